@@ -1,0 +1,26 @@
+"""Where MCR Studio keeps things: the user data folder (overridable) and the shipped assets."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ENV_HOME = "MCR_STUDIO_HOME"
+
+
+def data_dir() -> Path:
+    """The user data folder: $MCR_STUDIO_HOME, else the platform's (~/.local/share/mcr-studio)."""
+    override = os.environ.get(ENV_HOME)
+    if override:
+        return Path(override).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("mcr-studio", appauthor=False)
+
+
+def assets_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "assets"
+
+
+def default_world_dir(size: str, seed: int) -> Path:
+    return data_dir() / "worlds" / f"{size}-seed{seed}"

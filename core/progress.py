@@ -1,0 +1,112 @@
+"""The one way long calls report progress and honour cancellation.
+
+A long engine call takes `progress` (called with `Progress` records) and `cancel` (polled;
+True means stop) and builds a `Tracker` from them. The CLI passes `console_progress()`; the GUI
+passes a function that emits a Qt signal and a `CancelToken.is_set`. Neither knows the other.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.errors import Cancelled
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str
+    done: int
+    total: int | None
+    message: str = ""
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.total:
+            return None
+        return min(1.0, self.done / self.total)
+
+
+ProgressFn = Callable[[Progress], None]
+CancelFn = Callable[[], bool]
+
+
+class CancelToken:
+    """A thread-safe flag: the GUI sets it, the worker's engine call polls `is_set`."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
+class Tracker:
+    """Counts work in named stages, forwards it to `progress`, raises `Cancelled` on request."""
+
+    def __init__(self, progress: ProgressFn | None = None, cancel: CancelFn | None = None):
+        self._progress = progress
+        self._cancel = cancel
+        self._stage = ""
+        self._done = 0
+        self._total: int | None = None
+
+    def start(self, stage: str, total: int | None = None, message: str = "") -> None:
+        self.check()
+        self._stage, self._done, self._total = stage, 0, total
+        self._emit(message)
+
+    def advance(self, n: int = 1, message: str = "") -> None:
+        self.check()
+        self._done += n
+        self._emit(message)
+
+    def check(self) -> None:
+        if self._cancel is not None and self._cancel():
+            raise Cancelled(f"Cancelled during {self._stage or 'start-up'}")
+
+    def _emit(self, message: str) -> None:
+        if self._progress is not None:
+            self._progress(Progress(self._stage, self._done, self._total, message))
+
+
+def console_progress(stream=None, min_interval: float = 0.1) -> ProgressFn:
+    """A progress function that draws one bar per stage on a terminal (or plain lines if not)."""
+    out = stream if stream is not None else sys.stderr
+    state = {"stage": None, "last": 0.0}
+    tty = hasattr(out, "isatty") and out.isatty()
+
+    def show(p: Progress) -> None:
+        now = time.monotonic()
+        new_stage = p.stage != state["stage"]
+        finished = p.total is not None and p.done >= p.total
+        if not (new_stage or finished or now - state["last"] >= min_interval):
+            return
+        if new_stage and state["stage"] is not None and tty:
+            out.write("\n")
+        state["stage"], state["last"] = p.stage, now
+        line = _bar_line(p)
+        if tty:
+            out.write("\r" + line)
+            if finished:
+                out.write("\n")
+                state["stage"] = None
+        elif new_stage or finished:
+            out.write(line + "\n")
+        out.flush()
+
+    return show
+
+
+def _bar_line(p: Progress, width: int = 30) -> str:
+    if p.fraction is None:
+        return f"{p.stage}: {p.done} {p.message}".rstrip()
+    filled = int(round(p.fraction * width))
+    bar = "#" * filled + "-" * (width - filled)
+    return f"{p.stage:<24} [{bar}] {p.done}/{p.total} {p.message}".rstrip()

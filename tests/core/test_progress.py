@@ -1,0 +1,45 @@
+import io
+
+import pytest
+
+from core.errors import Cancelled
+from core.progress import CancelToken, Progress, Tracker, console_progress
+
+
+def test_tracker_reports_stages_and_counts():
+    seen: list[Progress] = []
+    tracker = Tracker(seen.append)
+    tracker.start("decoding", 3)
+    tracker.advance()
+    tracker.advance(2, "last")
+    assert [(p.stage, p.done, p.total) for p in seen] == [
+        ("decoding", 0, 3), ("decoding", 1, 3), ("decoding", 3, 3)]
+    assert seen[-1].fraction == 1.0 and seen[-1].message == "last"
+
+
+def test_tracker_raises_cancelled_once_the_token_is_set():
+    token = CancelToken()
+    tracker = Tracker(cancel=token.is_set)
+    tracker.start("encoding", 10)
+    tracker.advance()
+    token.set()
+    with pytest.raises(Cancelled, match="encoding"):
+        tracker.advance()
+
+
+def test_unknown_total_has_no_fraction():
+    assert Progress("scan", 5, None).fraction is None
+
+
+def test_console_progress_prints_each_stage_once_when_not_a_terminal():
+    out = io.StringIO()
+    show = console_progress(out, min_interval=0)
+    tracker = Tracker(show)
+    tracker.start("files", 2)
+    tracker.advance()
+    tracker.advance()
+    tracker.start("manifest")
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("files") and "0/2" in lines[0]
+    assert "2/2" in lines[1] and "#" * 30 in lines[1]
+    assert lines[2].startswith("manifest")
