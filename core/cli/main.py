@@ -14,7 +14,7 @@ VERSION = "0.1.0"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.cli import demo
+    from core.cli import demo, pack
 
     parser = argparse.ArgumentParser(
         prog="mcr",
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mcr {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.register(sub)
+    pack.register(sub)
     return parser
 
 

@@ -1,0 +1,59 @@
+"""`mcr pack ...`: list, verify and import model packs (and build the real one, online)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.progress import console_progress
+
+
+def register(sub) -> None:
+    pack = sub.add_parser("pack", help="model packs: list, verify, import, build the real one")
+    pack_sub = pack.add_subparsers(dest="pack_command", required=True, metavar="COMMAND")
+    listing = pack_sub.add_parser("list", help="the installed packs and their versions")
+    listing.set_defaults(run=run_list)
+    verify = pack_sub.add_parser("verify", help="check every file of a pack against its sha256")
+    verify.add_argument("name", help="NAME, NAME@VERSION or a folder")
+    verify.set_defaults(run=run_verify)
+    imp = pack_sub.add_parser("import", help="install a pack folder or .zip (verified first)")
+    imp.add_argument("path", type=Path)
+    imp.set_defaults(run=run_import)
+
+
+def run_list(args, token) -> int:
+    from core.packs.store import find_packs, pack_roots
+
+    found = find_packs()
+    if not found:
+        roots = " or ".join(str(r) for r in pack_roots())
+        print(f"No model pack installed (looked in {roots}).")
+        return 0
+    print(f"{'pack':<24}{'dim':>5}  {'modalities':<24}{'parent':<16}folder")
+    for f in found:
+        if f.pack is None:
+            print(f"{f.folder.name:<24}{'':>5}  BROKEN: {f.problem}")
+            continue
+        m = f.pack.manifest
+        print(f"{m.ref:<24}{m.dim:>5}  {','.join(sorted(m.encoders)):<24}"
+              f"{m.parent or '-':<16}{f.folder}")
+    return 0
+
+
+def run_verify(args, token) -> int:
+    from core.errors import PackError
+    from core.packs.store import resolve_pack
+
+    pack = resolve_pack(args.name)
+    problems = pack.verify(console_progress(), token.is_set)
+    if problems:
+        raise PackError("; ".join(problems), path=pack.folder)
+    print(f"{pack.ref}: all {len(pack.manifest.files)} files match their sha256 ({pack.folder})")
+    return 0
+
+
+def run_import(args, token) -> int:
+    from core.packs.store import import_pack
+
+    pack = import_pack(args.path, console_progress(), token.is_set)
+    print(f"Installed {pack.ref} in {pack.folder}")
+    return 0
