@@ -30,3 +30,21 @@ class Encoder(ABC):
     @abstractmethod
     def forward(self, batch):
         """A collated batch to float32 [N, D] L2-normalised vectors on the CPU (no grad)."""
+
+    def autocast(self):
+        """Half precision on a GPU (bf16 where supported, else fp16); fp32 on the CPU."""
+        import contextlib
+
+        import torch
+
+        if self.device.type != "cuda":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.autocast("cuda", dtype=dtype)
+
+
+def normalised(x):
+    """float32, L2-normalised rows, on the CPU."""
+    import torch.nn.functional as F
+
+    return F.normalize(x.float(), dim=-1).cpu()
