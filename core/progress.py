@@ -67,8 +67,11 @@ class Tracker:
         self._done += n
         self._emit(message)
 
+    def cancelled(self) -> bool:
+        return self._cancel is not None and bool(self._cancel())
+
     def check(self) -> None:
-        if self._cancel is not None and self._cancel():
+        if self.cancelled():
             raise Cancelled(f"Cancelled during {self._stage or 'start-up'}")
 
     def _emit(self, message: str) -> None:

@@ -18,6 +18,16 @@ def register(sub) -> None:
     imp = pack_sub.add_parser("import", help="install a pack folder or .zip (verified first)")
     imp.add_argument("path", type=Path)
     imp.set_defaults(run=run_import)
+    build = pack_sub.add_parser(
+        "build-real",
+        help="download the public checkpoints and build the real pack (needs internet)",
+        description="Download CLIP ViT-B/32, CLAP, ULIP-2 PointBERT and the Ex-MCR heads, check "
+                    "their sha256, convert them and write a verified pack to --out. Run it on a "
+                    "connected machine, then copy the folder and `mcr pack import` it.")
+    build.add_argument("--out", type=Path, required=True)
+    build.add_argument("--pin-new-hashes", action="store_true",
+                       help="trust first downloads whose sha256 the registry does not pin yet")
+    build.set_defaults(run=run_build_real)
 
 
 def run_list(args, token) -> int:
@@ -56,4 +66,14 @@ def run_import(args, token) -> int:
 
     pack = import_pack(args.path, console_progress(), token.is_set)
     print(f"Installed {pack.ref} in {pack.folder}")
+    return 0
+
+
+def run_build_real(args, token) -> int:
+    from core.packs.real import build_real_pack
+
+    pack = build_real_pack(args.out, pin_new_hashes=args.pin_new_hashes,
+                           progress=console_progress(), cancel=token.is_set)
+    print(f"Built {pack.ref} in {pack.folder}; copy it to the workstation and run "
+          f"`mcr pack import {pack.folder}`")
     return 0

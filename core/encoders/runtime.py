@@ -1,0 +1,135 @@
+"""Build a pack's encoders: each modality's encoder into the pack's base space, loaded lazily,
+once, from verified files. Leaf encoders (audio, 3D) are wrapped with their alignment head."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from core.encoders.base import Encoder, normalised
+from core.errors import PackError, UsageError
+from core.packs.manifest import Component
+from core.packs.store import Pack
+
+
+class HeadedEncoder(Encoder):
+    """A leaf space's encoder followed by its Ex-MCR head (leaf-only branch) into the base."""
+
+    def __init__(self, leaf: Encoder, head) -> None:
+        super().__init__(leaf.device)
+        self.leaf, self.head = leaf, head.to(leaf.device).eval()
+        self.modality, self.dim = leaf.modality, head.Head1.out_features
+        self.rate = getattr(leaf, "rate", None)
+
+    def preprocess(self, item):
+        return self.leaf.preprocess(item)
+
+    def collate(self, items):
+        return self.leaf.collate(items)
+
+    def forward(self, batch):
+        import torch
+
+        with torch.inference_mode():
+            return normalised(self.head.leaf_only(self.leaf.forward(batch).to(self.device)))
+
+
+class PackModels:
+    """The encoders of one pack on one device. Thread-safe; each model is built on first use."""
+
+    def __init__(self, pack: Pack, device) -> None:
+        self.pack, self.device = pack, device
+        self._encoders: dict[str, Encoder] = {}
+        self._shared: dict[tuple, object] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def modalities(self) -> list[str]:
+        return sorted(self.pack.manifest.encoders)
+
+    def encoder(self, modality: str) -> Encoder:
+        with self._lock:
+            if modality not in self._encoders:
+                self._encoders[modality] = self._build(modality)
+            return self._encoders[modality]
+
+    def shared(self, component: Component, make: Callable[[], object]):
+        """One model object per (arch, files), e.g. CLIP serving both image and text."""
+        key = (component.arch, tuple(sorted(component.files.items())))
+        with self._lock:
+            if key not in self._shared:
+                self._shared[key] = make()
+            return self._shared[key]
+
+    def _build(self, modality: str) -> Encoder:
+        manifest = self.pack.manifest
+        if modality not in manifest.encoders:
+            raise UsageError(f"The pack {manifest.ref} cannot embed {modality}",
+                             hint=f"It embeds {', '.join(self.modalities)}.")
+        component = manifest.encoders[modality]
+        builder = ENCODER_ARCHS.get(component.arch)
+        if builder is None:
+            raise PackError(f"uses encoder architecture {component.arch!r}, which this version "
+                            "of MCR Studio does not know", path=self.pack.folder)
+        try:
+            encoder = builder(self, component, modality)
+        except (ValueError, KeyError, RuntimeError) as err:
+            raise PackError(f"its {modality} encoder cannot be built: {err}",
+                            path=self.pack.folder) from err
+        if modality in manifest.heads:
+            encoder = HeadedEncoder(encoder, self._head(manifest.heads[modality]))
+        if encoder.dim != manifest.dim:
+            raise PackError(f"its {modality} encoder gives {encoder.dim}-d vectors, the pack "
+                            f"says {manifest.dim}", path=self.pack.folder)
+        return encoder
+
+    def _head(self, component: Component):
+        from core.alignment.heads import ExMCRHead
+
+        if component.arch != "exmcr_head":
+            raise PackError(f"uses head architecture {component.arch!r}, unknown here",
+                            path=self.pack.folder)
+        head = ExMCRHead(**component.config)
+        head.load_state_dict(self.pack.tensors(component.files["weights"]), strict=True)
+        return head.eval()
+
+
+def _open_clip(models: PackModels, component: Component, modality: str) -> Encoder:
+    from core.encoders.clip import ClipImageEncoder, ClipTextEncoder, build_clip
+
+    clip = models.shared(component, lambda: build_clip(
+        component.config, models.pack.tensors(component.files["weights"]), models.device))
+    return ClipImageEncoder(clip) if modality == "image" else ClipTextEncoder(clip)
+
+
+def _clap(models: PackModels, component: Component, modality: str) -> Encoder:
+    from core.encoders.clap import ClapAudioEncoder, ClapTextEncoder, load_clap
+
+    def make():
+        for role in ("text_config", "vocab", "merges"):
+            models.pack.verified_path(component.files[role])
+        text_dir = models.pack.path_of(component.files["text_config"]).parent
+        return load_clap(models.pack.tensors(component.files["weights"]), text_dir,
+                         amodel=component.config.get("amodel", "HTSAT-tiny"),
+                         enable_fusion=bool(component.config.get("enable_fusion", False)),
+                         device=models.device)
+
+    bundle = models.shared(component, make)
+    return ClapAudioEncoder(bundle) if modality == "audio" else ClapTextEncoder(bundle)
+
+
+def _pointbert(models: PackModels, component: Component, modality: str) -> Encoder:
+    from core.encoders.pointbert import PointBERT, PointBERTConfig, PointBERTEncoder
+
+    config = dict(component.config)
+    n_points = config.pop("n_points", 8192)
+    model = PointBERT(PointBERTConfig(**config))
+    model.load_state_dict(models.pack.tensors(component.files["weights"]), strict=True)
+    return PointBERTEncoder(model, models.device, n_points=n_points)
+
+
+ENCODER_ARCHS: dict[str, Callable[[PackModels, Component, str], Encoder]] = {
+    "open_clip": _open_clip,
+    "clap": _clap,
+    "pointbert": _pointbert,
+}
