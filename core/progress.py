@@ -109,7 +109,8 @@ def console_progress(stream=None, min_interval: float = 0.1) -> ProgressFn:
 
 def _bar_line(p: Progress, width: int = 30) -> str:
     if p.fraction is None:
-        return f"{p.stage}: {p.done} {p.message}".rstrip()
+        count = f": {p.done}" if p.done else "..."
+        return f"{p.stage}{count} {p.message}".rstrip()
     filled = int(round(p.fraction * width))
     bar = "#" * filled + "-" * (width - filled)
     return f"{p.stage:<24} [{bar}] {p.done}/{p.total} {p.message}".rstrip()
