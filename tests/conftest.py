@@ -90,8 +90,10 @@ def pytest_collection_modifyitems(config, items):
 # --- Shared data: the small demo world, generated once per session.
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory):
-    from core.world.build import build_world
+    """Generated through the CLI, as a user would: `mcr demo world --size small`."""
+    from core.cli.main import main
+    from core.world.manifest import read_world_info
 
     out = tmp_path_factory.mktemp("world") / "small"
-    info = build_world(out, "small", seed=0)
-    return out, info
+    assert main(["demo", "world", "--size", "small", "--seed", "0", "--out", str(out)]) == 0
+    return out, read_world_info(out)

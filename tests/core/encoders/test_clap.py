@@ -1,14 +1,19 @@
 """CLAP (laion_clap 1.1.7) offline: random weights saved in the official checkpoint layout load
 strictly through `load_clap` and give the embeddings of laion_clap's own code paths
 (`CLAP_Module.get_audio_embedding_from_data` / `get_text_embedding`, executed verbatim from the
-installed sources without importing `laion_clap`), with no hub and no network."""
+installed sources without importing `laion_clap`), with no hub and no network. Fusion models
+(630k-fusion-best's layout) are checked against the official `get_audio_features(..., "fusion")`
+path, run verbatim with torch stand-ins for the two torchaudio transforms its `get_mel` uses
+(torchaudio is not installed) and its random crop starts forced to the middle of each third."""
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import importlib.util
 import json
+import math
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -25,11 +30,14 @@ from core.encoders.clap import (
     ClapBundle,
     ClapTextEncoder,
     ClapWeightsError,
+    MelFrontEnd,
     clap_package,
     fit_to_clip,
+    fusion_starts,
     load_clap,
     load_official_weights,
     load_text_tokenizer,
+    mel_filterbank,
     quantise_int16,
 )
 from core.errors import EmptyInputError
@@ -88,9 +96,95 @@ HOOK = _official("hook.py", ["tokenizer", "get_audio_embedding_from_data", "get_
                  {"torch": torch, **DATA}, class_name="CLAP_Module")
 OfficialClapModule = type("OfficialClapModule", (), HOOK)  # CLAP_Module's methods, verbatim
 
+AUDIO_CFG = json.loads((LAION / "clap_module/model_configs/HTSAT-tiny.json").read_text())[
+    "audio_cfg"]
+
+
+class _TorchaudioStandIn:
+    """The two torchaudio transforms laion_clap's `get_mel` builds (torchaudio is not installed),
+    transliterated to torch from torchaudio's sources: `MelSpectrogram` = `Spectrogram`
+    (`torch.stft` with a periodic Hann window, `.abs().pow(power)`) then `MelScale`
+    (`melscale_fbanks`, HTK scale, float32), and `AmplitudeToDB` (stype "power", amin 1e-10,
+    ref 1). Written independently of core.encoders.clap."""
+
+    class transforms:  # noqa: N801 - torchaudio.transforms
+        class MelSpectrogram(torch.nn.Module):
+            def __init__(self, sample_rate, n_fft, win_length, hop_length, center, pad_mode,
+                         power, norm, onesided, n_mels, f_min, f_max):
+                super().__init__()
+                assert norm is None and onesided
+                self.stft = {"n_fft": n_fft, "hop_length": hop_length, "win_length": win_length,
+                             "window": torch.hann_window(win_length), "center": center,
+                             "pad_mode": pad_mode, "normalized": False, "onesided": onesided,
+                             "return_complex": True}
+                self.power = power
+
+                def hz_to_mel(f):
+                    return 2595.0 * math.log10(1.0 + (f / 700.0))
+
+                all_freqs = torch.linspace(0, sample_rate // 2, n_fft // 2 + 1)
+                m_pts = torch.linspace(hz_to_mel(f_min), hz_to_mel(f_max), n_mels + 2)
+                f_pts = 700.0 * (10.0 ** (m_pts / 2595.0) - 1.0)
+                f_diff = f_pts[1:] - f_pts[:-1]
+                slopes = f_pts.unsqueeze(0) - all_freqs.unsqueeze(1)
+                down_slopes = (-1.0 * slopes[:, :-2]) / f_diff[:-1]
+                up_slopes = slopes[:, 2:] / f_diff[1:]
+                self.fb = torch.max(torch.zeros(1), torch.min(down_slopes, up_slopes))
+
+            def forward(self, waveform):
+                shape = waveform.size()
+                spec = torch.stft(waveform.reshape(-1, shape[-1]), **self.stft)
+                spec = spec.reshape(shape[:-1] + spec.shape[-2:]).abs().pow(self.power)
+                return torch.matmul(spec.transpose(-1, -2), self.fb).transpose(-1, -2)
+
+        class AmplitudeToDB:
+            def __init__(self, stype="power", top_db=None):
+                assert stype == "power" and top_db is None
+                self.db_multiplier = math.log10(max(1e-10, 1.0))
+
+            def __call__(self, x):
+                x_db = 10.0 * torch.log10(torch.clamp(x, min=1e-10))
+                return x_db - 10.0 * self.db_multiplier
+
+
+@functools.cache
+def _fusion_data():
+    import torchvision.transforms  # noqa: F401 - laion_clap's data.py imports it so
+
+    return _official("training/data.py", ["int16_to_float32", "float32_to_int16", "get_mel",
+                                          "get_audio_features"],
+                     {"np": np, "torch": torch, "F": torch.nn.functional,
+                      "suppress": contextlib.suppress, "torchaudio": _TorchaudioStandIn,
+                      "torchvision": sys.modules["torchvision"]})
+
+
+def _middle_choice():
+    """laion_clap picks each fusion chunk start with np.random.choice(third); we take the middle
+    of each third. (Its random crop of the waveform is left alone: the fusion model ignores it.)"""
+    return mock.patch.object(np.random, "choice", lambda a: a[len(a) // 2])
+
+
+def _official_fusion_features(waveform: np.ndarray) -> dict:
+    data = _fusion_data()
+    audio = torch.from_numpy(data["int16_to_float32"](data["float32_to_int16"](waveform))).float()
+    with _middle_choice():
+        return data["get_audio_features"]({}, audio, CLIP_SAMPLES, "fusion", "repeatpad",
+                                          AUDIO_CFG)
+
+
+def _fusion_clips() -> list[np.ndarray]:
+    clips = _audio_clips()  # exactly 10 s, 3.7 s, 13 s, 1 s
+    rng = np.random.default_rng(5)
+    return clips[:3] + [
+        rng.uniform(-0.4, 0.4, CLIP_SAMPLES + 300).astype(np.float32),  # longer, same frames
+        rng.uniform(-0.4, 0.4, CLIP_SAMPLES + 480).astype(np.float32),  # one frame more
+    ]
+
 
 def _fresh_clap_module(name: str):
     """An untouched copy of laion_clap's clap_module (not the one core.encoders.clap guards)."""
+    if name in sys.modules:
+        return sys.modules[name]
     folder = LAION / "clap_module"
     spec = importlib.util.spec_from_file_location(name, folder / "__init__.py",
                                                   submodule_search_locations=[str(folder)])
@@ -113,6 +207,17 @@ def text_dir(tmp_path_factory):
     return folder
 
 
+def _perturb(model) -> None:
+    """No parameter keeps its constant init (a missed load would show); eval mode."""
+    with torch.no_grad():
+        for name, value in model.state_dict().items():
+            if name.endswith("running_var"):
+                value.mul_(torch.empty_like(value).uniform_(0.5, 1.5))
+            elif value.is_floating_point() and "extractor" not in name:
+                value.add_(torch.randn_like(value) * 0.02)
+    model.eval()
+
+
 @pytest.fixture(scope="module")
 def reference(text_dir, tmp_path_factory):
     """The official build (create_model with RobertaModel.from_pretrained answered from the
@@ -128,13 +233,7 @@ def reference(text_dir, tmp_path_factory):
     with mock.patch.object(RobertaModel, "from_pretrained",
                            classmethod(lambda cls, name, *a, **k: cls(config))):
         model, model_cfg = official.create_model("HTSAT-tiny", "roberta", pretrained="")
-    with torch.no_grad():  # no parameter keeps its constant init: a missed load would show
-        for name, value in model.state_dict().items():
-            if name.endswith("running_var"):
-                value.mul_(torch.empty_like(value).uniform_(0.5, 1.5))
-            elif value.is_floating_point() and "extractor" not in name:
-                value.add_(torch.randn_like(value) * 0.02)
-    model.eval()
+    _perturb(model)
 
     folder = tmp_path_factory.mktemp("clap_weights")
     state = {"module." + k: v for k, v in model.state_dict().items()}
@@ -244,8 +343,9 @@ def test_missing_and_unexpected_keys_are_refused_by_name(reference, text_dir):
 
 
 def _fake_bundle(tokenizer=None, enable_fusion=False) -> ClapBundle:
-    return ClapBundle(model=None, tokenizer=tokenizer, model_cfg={}, device=torch.device("cpu"),
-                      enable_fusion=enable_fusion)
+    model_cfg = {"audio_cfg": AUDIO_CFG} if enable_fusion else {}
+    return ClapBundle(model=None, tokenizer=tokenizer, model_cfg=model_cfg,
+                      device=torch.device("cpu"), enable_fusion=enable_fusion)
 
 
 def test_quantisation_is_laion_clap_int16_round_trip_bit_for_bit():
@@ -283,16 +383,22 @@ def test_short_clips_are_repeat_padded_as_laion_clap_does(seconds):
     assert torch.equal(out, official["waveform"])
 
 
-def test_bad_waveforms_and_fusion_models_are_refused():
-    encoder = ClapAudioEncoder(_fake_bundle())
+@pytest.mark.parametrize("fusion", [False, True])
+def test_bad_waveforms_are_refused(fusion):
+    encoder = ClapAudioEncoder(_fake_bundle(enable_fusion=fusion))
     with pytest.raises(EmptyInputError):
         encoder.preprocess(np.zeros(0, np.float32))
     with pytest.raises(ValueError, match="mono"):
         encoder.preprocess(np.zeros((2, 48_000), np.float32))
     with pytest.raises(ValueError, match="NaN"):
         encoder.preprocess(np.full(10, np.nan, np.float32))
-    with pytest.raises(NotImplementedError, match="fusion"):
-        ClapAudioEncoder(_fake_bundle(enable_fusion=True))
+
+
+def test_fusion_encoder_needs_the_audio_config():
+    bundle = ClapBundle(model=None, tokenizer=None, model_cfg={}, device=torch.device("cpu"),
+                        enable_fusion=True)
+    with pytest.raises(ValueError, match="audio_cfg"):
+        ClapAudioEncoder(bundle)
 
 
 def test_text_tokens_are_laion_clap_roberta_format(text_dir):
@@ -330,3 +436,182 @@ def test_tokenizer_that_does_not_fit_the_config_is_refused(text_dir, tmp_path):
     (tmp_path / "merges.txt").unlink()
     with pytest.raises(ClapWeightsError, match="tokenizer files are missing"):
         load_text_tokenizer(tmp_path)
+
+
+# --- Fusion models (630k-fusion-best: HTSAT-tiny, enable_fusion=True, aff_2d) -----------------
+
+
+def _librosa_log_mel(y: np.ndarray) -> np.ndarray:
+    import librosa
+
+    power = librosa.feature.melspectrogram(
+        y=y.astype(np.float64), sr=AUDIO_CFG["sample_rate"], n_fft=AUDIO_CFG["window_size"],
+        hop_length=AUDIO_CFG["hop_size"], win_length=AUDIO_CFG["window_size"], window="hann",
+        center=True, pad_mode="reflect", power=2.0, n_mels=64, fmin=AUDIO_CFG["fmin"],
+        fmax=AUDIO_CFG["fmax"], htk=True, norm=None)
+    return (10 * np.log10(np.maximum(power, 1e-10))).T  # (frames, 64), as get_mel returns
+
+
+@pytest.mark.slow
+def test_torch_mel_matches_librosa():
+    import librosa
+
+    fb = librosa.filters.mel(sr=48_000, n_fft=1024, n_mels=64, fmin=50, fmax=14_000, htk=True,
+                             norm=None)
+    assert np.abs(mel_filterbank(513, 50.0, 14_000.0, 64, 48_000).numpy() - fb.T).max() < 1e-5
+    mel = MelFrontEnd.from_audio_cfg(AUDIO_CFG)
+    rng = np.random.default_rng(7)
+    t = np.arange(int(3.7 * 48_000)) / 48_000
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t)
+    signals = [rng.uniform(-0.5, 0.5, CLIP_SAMPLES), rng.normal(0, 0.1, 48_000 + 17),
+               tone + rng.normal(0, 0.01, t.size), tone, quantise_int16(_audio_clips()[2])]
+    for i, y in enumerate(signals):
+        y = y.astype(np.float32)
+        got, want = mel(torch.from_numpy(y)).numpy(), _librosa_log_mel(y)
+        assert got.shape == want.shape == (1 + len(y) // 480, 64)
+        # float32's STFT (torchaudio's too) resolves bins down to ~80 dB below a frame's peak;
+        # librosa's runs in float64.
+        diff, below_peak = np.abs(got - want), want.max(axis=1, keepdims=True) - want
+        assert diff[below_peak < 60].max() < 3e-4  # dB
+        assert diff[below_peak < 80].max() < 3e-3
+        if i < 2:  # noise: every bin
+            assert (below_peak < 60).all()
+    silent = mel(torch.zeros(4800)).numpy()
+    assert silent.shape == (11, 64) and (silent == -100.0).all()  # 10*log10(1e-10)
+
+
+def test_fusion_chunk_starts_are_the_middle_of_each_third():
+    assert fusion_starts(1301, 1001) == [50, 151, 251]  # 13 s: thirds of range(301)
+    assert fusion_starts(1002, 1001) == [0, 1, 0]  # an empty third starts at 0, as laion_clap's
+    assert fusion_starts(1004, 1001) == [1, 2, 3]  # thirds [0, 1], [2], [3]: third[len // 2]
+
+
+def test_fusion_preprocess_is_deterministic_thread_safe_and_collates():
+    encoder = ClapAudioEncoder(_fake_bundle(enable_fusion=True))
+    clips = _fusion_clips()  # 10 s, 3.7 s, 13 s, 10 s + 300 samples, 10 s + 480 samples
+    items = [encoder.preprocess(c) for c in clips]
+    for item in items:
+        assert set(item) == {"mel_fusion", "longer"}
+        assert item["mel_fusion"].shape == (4, 1001, 64)
+        assert item["mel_fusion"].dtype == torch.float32 and item["longer"].dtype == torch.bool
+    assert [bool(i["longer"]) for i in items] == [False, False, True, False, True]
+    for item in items[:2] + items[3:4]:  # not longer: the same mel four times
+        assert all(torch.equal(item["mel_fusion"][0], m) for m in item["mel_fusion"][1:])
+    whole = MelFrontEnd.from_audio_cfg(AUDIO_CFG)(torch.from_numpy(quantise_int16(clips[2])))
+    assert whole.shape == (1301, 64)  # 13 s: chunks start at 50, 151, 251
+    for i, start in enumerate((50, 151, 251)):
+        assert torch.equal(items[2]["mel_fusion"][1 + i], whole[start:start + 1001])
+    repeated = np.tile(quantise_int16(clips[1]), CLIP_SAMPLES // len(clips[1]))
+    padded = np.pad(repeated, (0, CLIP_SAMPLES - len(repeated)))
+    assert torch.equal(items[1]["mel_fusion"][0],
+                       MelFrontEnd.from_audio_cfg(AUDIO_CFG)(torch.from_numpy(padded)))
+    with ThreadPoolExecutor(4) as pool:  # preprocess runs in worker threads
+        threaded = list(pool.map(encoder.preprocess, clips * 3))
+    for i, item in enumerate(threaded):
+        assert torch.equal(item["mel_fusion"], items[i % len(clips)]["mel_fusion"])
+        assert torch.equal(item["longer"], items[i % len(clips)]["longer"])
+    batch = encoder.collate(items)
+    assert batch["mel_fusion"].shape == (5, 4, 1001, 64)
+    assert batch["longer"].shape == (5, 1) and batch["longer"].dtype == torch.bool
+
+
+@pytest.mark.slow
+def test_fusion_preprocess_equals_laion_clap_get_audio_features():
+    encoder = ClapAudioEncoder(_fake_bundle(enable_fusion=True))
+    clips = _fusion_clips()
+    for clip in clips:
+        got, want = encoder.preprocess(clip), _official_fusion_features(clip)
+        assert torch.equal(got["longer"], want["longer"])
+        # The same torch ops in the same order (stft, fbank, log10; Resize = interpolate).
+        assert torch.equal(got["mel_fusion"], want["mel_fusion"])
+    # 13 s: the global view is the whole mel resized with antialiasing, torchvision 0.29's
+    # default for tensors (< 0.17 did not antialias them: that would differ).
+    got = encoder.preprocess(clips[2])["mel_fusion"][0]
+    whole = MelFrontEnd.from_audio_cfg(AUDIO_CFG)(torch.from_numpy(quantise_int16(clips[2])))
+    plain = torch.nn.functional.interpolate(whole[None, None], size=[1001, 64], mode="bilinear",
+                                            align_corners=False, antialias=False)[0, 0]
+    assert not torch.allclose(got, plain, atol=1e-2)
+
+
+@pytest.fixture(scope="module")
+def fusion_text_dir(text_dir, tmp_path_factory):
+    """The test tokenizer with a 1-layer RoBERTa config of 512 tokens (still 768 wide, as CLAP's
+    text projection needs): the audio path is what these tests check, and a full-size text tower
+    would only cost build time."""
+    folder = tmp_path_factory.mktemp("clap_fusion_text")
+    for name in ("vocab.json", "merges.txt"):
+        (folder / name).write_bytes((text_dir / name).read_bytes())
+    config = {**ROBERTA_BASE, "num_hidden_layers": 1, "vocab_size": 512}
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def fusion_reference(fusion_text_dir):
+    """The official fusion build (create_model with enable_fusion=True, fusion_type "aff_2d", as
+    CLAP_Module(enable_fusion=True) does), random weights in the official checkpoint layout,
+    and `get_audio_embedding_from_data`'s embeddings with the middle chunk starts."""
+    from transformers import RobertaConfig, RobertaModel
+
+    attempts = len(conftest.NETWORK_ATTEMPTS)
+    config = RobertaConfig.from_json_file(str(fusion_text_dir / "config.json"))
+    official = _fresh_clap_module("_test_reference_clap_module")
+    torch.manual_seed(1)
+    with mock.patch.object(RobertaModel, "from_pretrained",
+                           classmethod(lambda cls, name, *a, **k: cls(config))):
+        model, model_cfg = official.create_model("HTSAT-tiny", "roberta", pretrained="",
+                                                 enable_fusion=True, fusion_type="aff_2d")
+    _perturb(model)
+    state = {"module." + k: v for k, v in model.state_dict().items()}
+    state["module.text_branch.embeddings.position_ids"] = torch.arange(514).expand((1, -1))
+
+    hook = _official("hook.py", ["get_audio_embedding_from_data"],
+                     {"torch": torch, **_fusion_data()}, class_name="CLAP_Module")
+    module = type("OfficialFusionClapModule", (), hook)()
+    module.model, module.model_cfg, module.enable_fusion = model, model_cfg, True
+    clips = _fusion_clips()[:3]  # exactly 10 s, 3.7 s, 13 s (the rest: features test above)
+    with _middle_choice():
+        audio = torch.from_numpy(module.get_audio_embedding_from_data(clips))
+    assert len(conftest.NETWORK_ATTEMPTS) == attempts
+    return {"model": model, "model_cfg": model_cfg, "state": state, "clips": clips,
+            "audio": audio}
+
+
+@pytest.mark.slow
+def test_fusion_checkpoint_loads_strictly_and_matches_laion_clap(fusion_reference,
+                                                                 fusion_text_dir):
+    attempts = len(conftest.NETWORK_ATTEMPTS)
+    fusion_keys = [k for k in fusion_reference["state"] if ".fusion_model." in k]
+    assert any(k.startswith("module.audio_branch.patch_embed.fusion_model.") for k in fusion_keys)
+    assert any(k.startswith("module.audio_branch.patch_embed.mel_conv2d.")
+               for k in fusion_reference["state"])
+    bundle = load_clap({"state_dict": fusion_reference["state"]}, fusion_text_dir,
+                       enable_fusion=True)
+    assert bundle.enable_fusion and not bundle.model.training
+    loaded = bundle.model.state_dict()
+    for key, value in fusion_reference["model"].state_dict().items():
+        assert torch.equal(loaded[key], value), key
+    assert bundle.model_cfg["audio_cfg"] == AUDIO_CFG
+    encoder = ClapAudioEncoder(bundle)
+    clips = fusion_reference["clips"]  # exactly 10 s, 3.7 s, 13 s
+    got = encoder.forward(encoder.collate([encoder.preprocess(c) for c in clips]))
+    want = fusion_reference["audio"]
+    assert got.dtype == torch.float32 and got.shape == want.shape == (3, 512)
+    assert torch.allclose(got.norm(dim=-1), torch.ones(3), atol=1e-5)
+    assert (got - want).abs().max().item() < 1e-5
+    # A batch with no long clip takes the branch's other path (longer_idx=[]); in eval mode
+    # each row depends on its own clip only.
+    got_short = encoder.forward(encoder.collate([encoder.preprocess(clips[1])]))
+    assert (got_short - want[1:2]).abs().max().item() < 1e-5
+    assert not torch.allclose(got[0], got[1], atol=1e-3)  # inputs do matter
+    assert len(conftest.NETWORK_ATTEMPTS) == attempts
+
+
+@pytest.mark.slow
+def test_fusion_and_plain_checkpoints_do_not_cross_load(fusion_reference, reference):
+    fusion = r"audio_branch\.patch_embed\.fusion_model\."
+    with pytest.raises(ClapWeightsError, match="unexpected keys: " + fusion):
+        load_official_weights(reference["model"], fusion_reference["state"])
+    plain = {"module." + k: v for k, v in reference["model"].state_dict().items()}
+    with pytest.raises(ClapWeightsError, match="missing keys: " + fusion):
+        load_official_weights(fusion_reference["model"], plain)

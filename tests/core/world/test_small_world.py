@@ -1,11 +1,12 @@
 """The small world as tests and users get it: real files, right shapes, balanced, learnable."""
 
+import json
 from collections import Counter
 
 import numpy as np
 import pytest
 
-from core.world.baselines import trivial_feature_accuracy
+from core.cli.main import main
 from core.world.manifest import read_manifest
 from core.world.plan import MAX_SECONDS, MIN_SECONDS, TRAINING_SPLITS
 
@@ -66,8 +67,11 @@ def test_no_training_split_holds_an_audio_image_or_audio_3d_pair(rows):
     assert all(m == {"audio"} for m in groups.values() if "audio" in m)
 
 
-def test_trivial_features_are_well_above_chance_and_far_from_perfect(small_world):
-    scores = trivial_feature_accuracy(small_world[0])
+def test_trivial_features_are_well_above_chance_and_far_from_perfect(small_world, capsys):
+    capsys.readouterr()
+    assert main(["demo", "baselines", str(small_world[0]), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert set(scores) == {"image", "audio", "3d"}
     for modality, s in scores.items():
         assert s["concept"] >= 3 * s["concept_chance"], (modality, s)
         assert s["concept"] <= 0.8, (modality, s)
