@@ -24,6 +24,12 @@ hub. Instead this module:
 
 The tokenizer comes from the pack's tokenizer files (`vocab.json` + `merges.txt`, or
 `tokenizer.json`) with `local_files_only=True`.
+
+Audio follows `CLAP_Module.get_audio_embedding_from_data`. Fusion models (630k-fusion-best, the
+one the Ex-MCR heads were trained on) take laion_clap's "fusion" features, which its
+`training/data.py` computes with torchaudio; torchaudio is not a dependency, so `MelFrontEnd`
+computes the same log-mel with `torch.stft` and torchaudio's HTK filterbank formula, and
+`fusion_features` takes the middle of each third where laion_clap picks chunk starts at random.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from __future__ import annotations
 import contextvars
 import importlib.util
 import json
+import math
 import sys
 import threading
 from collections.abc import Mapping
@@ -335,24 +342,143 @@ def fit_to_clip(waveform: np.ndarray, length: int = CLIP_SAMPLES) -> np.ndarray:
     return waveform
 
 
+# --- Fusion input: laion_clap's `get_mel` and `get_audio_features(..., "fusion", ...)` ----------
+
+
+def mel_filterbank(n_freqs: int, f_min: float, f_max: float, n_mels: int, sample_rate: int):
+    """torchaudio's `melscale_fbanks(n_freqs, f_min, f_max, n_mels, sample_rate, norm=None,
+    mel_scale="htk")`, op for op in float32: triangular filters (n_freqs, n_mels); librosa's
+    `filters.mel(htk=True, norm=None)` up to float32 rounding (~6e-6)."""
+    import torch
+
+    all_freqs = torch.linspace(0, sample_rate // 2, n_freqs, dtype=torch.float32)
+    m_min = 2595.0 * math.log10(1.0 + f_min / 700.0)
+    m_max = 2595.0 * math.log10(1.0 + f_max / 700.0)
+    m_pts = torch.linspace(m_min, m_max, n_mels + 2, dtype=torch.float32)
+    f_pts = 700.0 * (10.0 ** (m_pts / 2595.0) - 1.0)
+    f_diff = f_pts[1:] - f_pts[:-1]
+    slopes = f_pts.unsqueeze(0) - all_freqs.unsqueeze(1)  # (n_freqs, n_mels + 2)
+    down = (-1.0 * slopes[:, :-2]) / f_diff[:-1]
+    up = slopes[:, 2:] / f_diff[1:]
+    return torch.max(torch.zeros(1), torch.min(down, up))
+
+
+@dataclass(frozen=True, eq=False)
+class MelFrontEnd:
+    """laion_clap's `get_mel` without torchaudio: `MelSpectrogram(sample_rate, n_fft=win_length=
+    window_size, hop_length=hop_size, center=True, pad_mode="reflect", power=2.0, norm=None,
+    onesided=True, n_mels=mel_bins, f_min=fmin, f_max=fmax)` (periodic Hann window, HTK mel
+    scale) then `AmplitudeToDB(top_db=None)` (10·log10(max(x, 1e-10))), as torchaudio computes
+    them. Immutable, so threads may share one."""
+
+    window_size: int
+    hop_size: int
+    window: Any  # torch.Tensor (window_size,)
+    fbank: Any  # torch.Tensor (window_size // 2 + 1, mel_bins)
+
+    @classmethod
+    def from_audio_cfg(cls, audio_cfg: Mapping) -> MelFrontEnd:
+        import torch
+
+        n_fft = int(audio_cfg["window_size"])
+        fbank = mel_filterbank(n_fft // 2 + 1, float(audio_cfg["fmin"]),
+                               float(audio_cfg["fmax"]), int(audio_cfg["mel_bins"]),
+                               int(audio_cfg["sample_rate"]))
+        return cls(n_fft, int(audio_cfg["hop_size"]), torch.hann_window(n_fft), fbank)
+
+    def __call__(self, waveform):
+        """float32 waveform (samples,) -> log-mel (frames, mel_bins), frames = 1 + n // hop."""
+        import torch
+
+        spec = torch.stft(waveform, n_fft=self.window_size, hop_length=self.hop_size,
+                          win_length=self.window_size, window=self.window, center=True,
+                          pad_mode="reflect", normalized=False, onesided=True,
+                          return_complex=True).abs().pow(2.0)  # (freqs, frames)
+        mel = torch.matmul(spec.transpose(-1, -2), self.fbank)  # (frames, mel_bins)
+        return 10.0 * torch.log10(torch.clamp(mel, min=1e-10))
+
+
+def fusion_starts(total_frames: int, chunk_frames: int) -> list[int]:
+    """The start frames of the three local chunks of a long clip. laion_clap splits the valid
+    starts `range(total - chunk + 1)` into thirds with `np.array_split` (an empty third becomes
+    [0]) and picks one start in each at random; this takes the middle one of each third
+    (`third[len(third) // 2]`), so a recording always gives the same embedding."""
+    thirds = np.array_split(np.arange(total_frames - chunk_frames + 1), 3)
+    return [int(t[len(t) // 2]) if len(t) else 0 for t in thirds]
+
+
+def fusion_features(waveform, mel: MelFrontEnd, max_len: int = CLIP_SAMPLES) -> dict:
+    """laion_clap's `get_audio_features(sample, waveform, max_len, "fusion", "repeatpad",
+    audio_cfg)` for a quantised float32 waveform tensor, without its random choices:
+    {"mel_fusion": (4, chunk_frames, mel_bins) float32, "longer": bool tensor (1,)}.
+
+    - at most `max_len` samples: repeat-padded to `max_len`, its mel stacked four times,
+      longer=False;
+    - longer, but with as many mel frames as `max_len` gives (by less than a hop): the whole
+      clip's mel stacked four times, longer=False;
+    - longer still: [the whole mel shrunk to chunk_frames × mel_bins, front, middle and back
+      chunks] (starts from `fusion_starts`), longer=True. The shrink is torchvision's
+      `Resize([chunk_frames, mel_bins])` on a float tensor: bilinear, align_corners=False, with
+      antialiasing (torchvision ≥ 0.17 defaults to antialias=True for tensors too, and 0.29 is
+      what this app pins), computed here with `torch.nn.functional.interpolate` as torchvision
+      does. (torchvision < 0.17, current when laion_clap 1.1.7 and Ex-MCR were released, did
+      not antialias tensors; only this global view of clips over 10 s differs between the two.)
+      laion_clap's random crop of the waveform itself is not kept: the fusion model never
+      reads it.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    n = waveform.shape[-1]
+    if n <= max_len:
+        if n < max_len:  # repeatpad, as get_audio_features does
+            waveform = waveform.repeat(max_len // n)
+            waveform = F.pad(waveform, (0, max_len - waveform.shape[-1]), mode="constant",
+                             value=0)
+        spec = mel(waveform)
+        return {"mel_fusion": torch.stack([spec] * 4, dim=0), "longer": torch.tensor([False])}
+    spec = mel(waveform)
+    chunk_frames = max_len // mel.hop_size + 1
+    total_frames = spec.shape[0]
+    if chunk_frames == total_frames:
+        return {"mel_fusion": torch.stack([spec] * 4, dim=0), "longer": torch.tensor([False])}
+    chunks = [spec[s:s + chunk_frames, :] for s in fusion_starts(total_frames, chunk_frames)]
+    shrunk = F.interpolate(spec[None, None], size=[chunk_frames, spec.shape[1]], mode="bilinear",
+                           align_corners=False, antialias=True)[0, 0]
+    return {"mel_fusion": torch.stack([shrunk, *chunks], dim=0), "longer": torch.tensor([True])}
+
+
 class ClapAudioEncoder(Encoder):
-    """48 kHz mono waveforms to CLAP audio embeddings (non-fusion models): the computation of
-    `CLAP_Module.get_audio_embedding_from_data`, with a centre crop instead of a random one."""
+    """48 kHz mono waveforms to CLAP audio embeddings: the computation of
+    `CLAP_Module.get_audio_embedding_from_data` (int16 round trip, then `get_audio_features`),
+    deterministic where laion_clap picks at random.
+
+    Non-fusion models: the clip's centre 10 s (or the clip repeat-padded), as a waveform the
+    model's own STFT front end reads. Fusion models (`enable_fusion=True`, e.g.
+    630k-fusion-best): the "fusion" features of `fusion_features` (a torch-only log-mel, in
+    `preprocess`); the model's audio branch reads only "mel_fusion" and "longer" then."""
 
     modality = "audio"
     rate = SAMPLE_RATE
     dim = EMBED_DIM
 
     def __init__(self, bundle: ClapBundle) -> None:
-        if bundle.enable_fusion:
-            raise NotImplementedError(
-                "fusion CLAP audio needs laion_clap's torchaudio mel path and random crops; "
-                "only non-fusion models are supported")
         super().__init__(bundle.device)
         self.bundle = bundle
+        self.fusion = bool(bundle.enable_fusion)
+        self.mel: MelFrontEnd | None = None
+        if self.fusion:
+            audio_cfg = (bundle.model_cfg or {}).get("audio_cfg")
+            if not audio_cfg:
+                raise ValueError("a fusion CLAP needs its model_cfg['audio_cfg'] (mel settings)")
+            if int(audio_cfg["sample_rate"]) != SAMPLE_RATE:
+                raise ValueError(f"CLAP audio_cfg sample_rate is {audio_cfg['sample_rate']}, "
+                                 f"not {SAMPLE_RATE}")
+            self.mel = MelFrontEnd.from_audio_cfg(audio_cfg)
 
     def preprocess(self, item):
-        """float32 mono waveform at 48 kHz -> float32 tensor of exactly 480,000 samples."""
+        """float32 mono waveform at 48 kHz -> non-fusion: float32 tensor of exactly 480,000
+        samples; fusion: {"mel_fusion": float32 (4, 1001, 64), "longer": bool (1,)}."""
         import torch
 
         if isinstance(item, torch.Tensor):
@@ -364,14 +490,32 @@ class ClapAudioEncoder(Encoder):
             raise EmptyInputError("the recording has no samples")
         if not np.isfinite(waveform).all():
             raise ValueError("the waveform holds NaN or infinite samples")
+        if self.fusion:
+            with torch.no_grad():
+                return fusion_features(torch.from_numpy(quantise_int16(waveform)), self.mel)
         return torch.from_numpy(np.ascontiguousarray(fit_to_clip(quantise_int16(waveform))))
+
+    def collate(self, items: list):
+        """Non-fusion: (N, 480000). Fusion: {"mel_fusion": (N, 4, 1001, 64), "longer": (N, 1)},
+        the batch `CLAP.get_audio_embedding` builds from per-item dicts."""
+        import torch
+
+        if not self.fusion:
+            return torch.stack(items)
+        return {key: torch.stack([item[key] for item in items])
+                for key in ("mel_fusion", "longer")}
 
     def forward(self, batch):
         import torch
 
-        # fp32 even on a GPU: the STFT front end's power spectrum overflows float16.
+        # fp32 even on a GPU: the non-fusion STFT front end's power spectrum overflows float16,
+        # and fusion embeddings stay those of laion_clap's fp32 path the Ex-MCR heads saw.
         with torch.inference_mode():
-            data = [{"waveform": w, "longer": torch.tensor([False])} for w in batch]
+            if self.fusion:
+                data = [{"mel_fusion": m, "longer": lg}
+                        for m, lg in zip(batch["mel_fusion"], batch["longer"])]
+            else:
+                data = [{"waveform": w, "longer": torch.tensor([False])} for w in batch]
             return normalised(self.bundle.model.get_audio_embedding(data))
 
 
