@@ -42,19 +42,11 @@ from core.encoders.clap import (
 )
 from core.errors import EmptyInputError
 from tests import conftest
+from tests.official_layouts import ROBERTA_BASE, SPECIALS
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # conftest sets it too; the tests never need a hub
 
 LAION = Path(importlib.util.find_spec("laion_clap").submodule_search_locations[0])
-SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # RoBERTa's ids 0..3 (+ mask)
-ROBERTA_BASE = {  # roberta-base's config.json: the layout of the official CLAP checkpoints
-    "architectures": ["RobertaForMaskedLM"], "attention_probs_dropout_prob": 0.1,
-    "bos_token_id": 0, "eos_token_id": 2, "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
-    "hidden_size": 768, "initializer_range": 0.02, "intermediate_size": 3072,
-    "layer_norm_eps": 1e-05, "max_position_embeddings": 514, "model_type": "roberta",
-    "num_attention_heads": 12, "num_hidden_layers": 12, "pad_token_id": 1,
-    "type_vocab_size": 1, "vocab_size": 50265,
-}
 CAPTIONS = [
     "a grinding noise from a worn bearing", "the pump is leaking oil onto the floor",
     "a loose bolt rattles on the conveyor", "a cracked gear tooth clicks once per turn",
