@@ -80,28 +80,27 @@ class Tracker:
 
 
 def console_progress(stream=None, min_interval: float = 0.1) -> ProgressFn:
-    """A progress function that draws one bar per stage on a terminal (or plain lines if not)."""
+    """A progress function that draws one bar per stage on a terminal; elsewhere (logs, CI) it
+    prints a line when a stage starts, at every tenth of it, and when it ends."""
     out = stream if stream is not None else sys.stderr
-    state = {"stage": None, "last": 0.0}
+    state = {"stage": None, "last": 0.0, "tenth": -1}
     tty = hasattr(out, "isatty") and out.isatty()
 
     def show(p: Progress) -> None:
         now = time.monotonic()
         new_stage = p.stage != state["stage"]
         finished = p.total is not None and p.done >= p.total
-        if not (new_stage or finished or now - state["last"] >= min_interval):
-            return
-        if new_stage and state["stage"] is not None and tty:
-            out.write("\n")
-        state["stage"], state["last"] = p.stage, now
-        line = _bar_line(p)
+        tenth = int(p.fraction * 10) if p.fraction is not None else -1
         if tty:
-            out.write("\r" + line)
-            if finished:
+            if not (new_stage or finished or now - state["last"] >= min_interval):
+                return
+            if new_stage and state["stage"] is not None:
                 out.write("\n")
-                state["stage"] = None
-        elif new_stage or finished:
-            out.write(line + "\n")
+            out.write("\r" + _bar_line(p) + ("\n" if finished else ""))
+        elif new_stage or finished or tenth > state["tenth"]:
+            out.write(_bar_line(p) + "\n")
+        state["stage"] = None if (finished and tty) else p.stage
+        state["last"], state["tenth"] = now, tenth
         out.flush()
 
     return show

@@ -31,15 +31,15 @@ def test_unknown_total_has_no_fraction():
     assert Progress("scan", 5, None).fraction is None
 
 
-def test_console_progress_prints_each_stage_once_when_not_a_terminal():
+def test_console_progress_prints_every_tenth_when_not_a_terminal():
     out = io.StringIO()
-    show = console_progress(out, min_interval=0)
-    tracker = Tracker(show)
-    tracker.start("files", 2)
-    tracker.advance()
-    tracker.advance()
+    tracker = Tracker(console_progress(out, min_interval=0))
+    tracker.start("files", 100)
+    for _ in range(100):
+        tracker.advance()
     tracker.start("manifest")
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("files") and "0/2" in lines[0]
-    assert "2/2" in lines[1] and "#" * 30 in lines[1]
-    assert lines[2].startswith("manifest")
+    assert lines[0].startswith("files") and "0/100" in lines[0]
+    assert [line.split()[-1] for line in lines[1:11]] == [f"{10 * i}/100" for i in range(1, 11)]
+    assert "#" * 30 in lines[10]
+    assert lines[11] == "manifest..."
