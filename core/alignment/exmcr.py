@@ -42,15 +42,20 @@ def exmcr_loss(head: ExMCRHead, batch: Tuples, settings: HeadTraining) -> torch.
     return inter + settings.intra_weight * intra
 
 
-def train_head(tuples: Tuples, settings: HeadTraining = HeadTraining(), *,
-               loss_fn=exmcr_loss, head: ExMCRHead | None = None,
+def train_head(tuples: Tuples, settings: HeadTraining | None = None, *,
                progress: ProgressFn | None = None, cancel: CancelFn | None = None
                ) -> tuple[ExMCRHead, list[float]]:
-    """Train a head on the tuples; returns it in eval mode and the loss of every epoch."""
-    generator = torch.Generator().manual_seed(settings.seed)
+    """Train an Ex-MCR head on the tuples; returns it in eval mode and each epoch's loss."""
+    settings = settings or HeadTraining()
     torch.manual_seed(settings.seed)
-    dim = tuples.leaf_only.shape[1]
-    head = head if head is not None else ExMCRHead(dim)
+    head = ExMCRHead(tuples.leaf_only.shape[1])
+    return train_projector(head, tuples, exmcr_loss, settings, progress, cancel)
+
+
+def train_projector(head: torch.nn.Module, tuples: Tuples, loss_fn, settings: HeadTraining,
+                    progress: ProgressFn | None = None, cancel: CancelFn | None = None):
+    """The training loop shared by Ex-MCR, C-MCR and the paired oracle."""
+    generator = torch.Generator().manual_seed(settings.seed)
     head.train()
     optimizer = torch.optim.AdamW(head.parameters(), lr=settings.lr,
                                   weight_decay=settings.weight_decay)

@@ -75,3 +75,26 @@ def aggregate(pools: Pools, tau: float = 0.01, chunk: int = 4096) -> Tuples:
         base_other=torch.cat([x_y, o_y, y]),
         centre=centre,
     )
+
+
+@torch.no_grad()
+def oracle_tuples(pools: Pools, labels: dict[str, torch.Tensor], seed: int = 0) -> Tuples:
+    """The paired oracle's tuples: each leaf-only item with a random overlap item and a random
+    base item *of its own concept* (ground truth the real method never sees). Measures the
+    ceiling only; it is never shipped. `labels`: "leaf_only", "overlap", "base_other"."""
+    g = torch.Generator().manual_seed(seed)
+    x_labels = labels["leaf_only"]
+
+    def partner(pool_labels: torch.Tensor) -> torch.Tensor:
+        picks = torch.empty(len(x_labels), dtype=torch.long)
+        for concept in x_labels.unique():
+            where = (x_labels == concept).nonzero().squeeze(1)
+            options = (pool_labels == concept).nonzero().squeeze(1)
+            picks[where] = options[torch.randint(len(options), (len(where),), generator=g)]
+        return picks
+
+    o, y = partner(labels["overlap"]), partner(labels["base_other"])
+    norm = [F.normalize(t.float(), dim=-1) for t in (pools.leaf_only, pools.overlap_leaf,
+                                                     pools.overlap_base, pools.base_other)]
+    return Tuples(norm[0], norm[1][o], norm[2][o], norm[3][y],
+                  torch.zeros(len(x_labels), dtype=torch.long))

@@ -50,3 +50,26 @@ def test_training_is_deterministic_for_a_seed():
     b, _ = train_head(tuples, settings)
     for key, value in a.state_dict().items():
         assert torch.equal(value, b.state_dict()[key]), key
+
+
+def test_cmcr_and_the_paired_oracle_also_learn_the_emergent_pair():
+    from core.alignment.cmcr import train_cmcr
+    from core.alignment.pseudo_pairs import oracle_tuples
+
+    spaces = make_spaces()
+    p = spaces.pools
+    audio, labels = spaces.test["audio"]
+    image, image_labels = spaces.test["image"]
+    cmcr, _ = train_cmcr(_tuples(spaces), SETTINGS)
+    with torch.no_grad():
+        c = retrieval_scores(cmcr.leaf(audio).numpy(), labels.numpy(),
+                             cmcr.base(image).numpy(), image_labels.numpy())
+    pools = Pools(p["audio"][0], p["text_leaf"][0], p["text_base"][0], p["image"][0])
+    oracle = oracle_tuples(pools, {"leaf_only": p["audio"][1], "overlap": p["text_leaf"][1],
+                                   "base_other": p["image"][1]})
+    assert (oracle.leaf_only.shape == oracle.base_other.shape)
+    head, _ = train_head(oracle, SETTINGS)
+    with torch.no_grad():
+        o = retrieval_scores(head.leaf_only(audio).numpy(), labels.numpy(), image.numpy(),
+                             image_labels.numpy())
+    assert c["R@1"] > 0.25 and o["R@1"] > 0.5, (c, o)
