@@ -1,0 +1,74 @@
+"""Evaluate every directed modality pair for every method, and render the result.
+
+`spaces` maps a space name to the embeddings of the held-out items it can produce, as
+{modality: (vectors [N, D], concept labels [N])}. Space names are "<method>" or
+"<method>:<part>" (e.g. "leaf:audio", "cmcr:3d"); a pair is scored for a method in the first of
+its spaces that embeds both modalities, so a method that cannot embed a modality has no entry."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from core.evaluation.metrics import retrieval_scores
+
+MODALITIES = ("image", "text", "audio", "3d")
+METHODS = ("base", "leaf", "cmcr", "exmcr", "oracle")
+
+
+def directed_pairs() -> list[tuple[str, str]]:
+    return [(a, b) for a in MODALITIES for b in MODALITIES if a != b]
+
+
+def evaluate_pairs(spaces: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]) -> dict:
+    pairs: dict[str, dict[str, dict[str, float]]] = {}
+    for source, target in directed_pairs():
+        entry = {}
+        for method in METHODS:
+            space = _space_with(spaces, method, source, target)
+            if space is not None:
+                q, ql = space[source]
+                g, gl = space[target]
+                entry[method] = retrieval_scores(q, ql, g, gl)
+        if entry:
+            pairs[f"{source}->{target}"] = entry
+    return pairs
+
+
+def _space_with(spaces, method, a, b):
+    for name, space in spaces.items():
+        if name.split(":")[0] == method and a in space and b in space:
+            return space
+    return None
+
+
+def base_drift(before: dict[str, np.ndarray], after: dict[str, np.ndarray]) -> float:
+    """The largest absolute change of any base embedding (image, text) after extension."""
+    return float(max(np.abs(after[m] - before[m]).max() for m in before))
+
+
+def retention(extended: dict, leaf: dict, a: str, b: str, metric: str = "R@1") -> float:
+    """Mean of a<->b retrieval (both directions) in the extended space over the leaf space."""
+    def mean(space):
+        return (retrieval_scores(*space[a], *space[b])[metric]
+                + retrieval_scores(*space[b], *space[a])[metric]) / 2
+
+    return mean(extended) / max(mean(leaf), 1e-9)
+
+
+def markdown_table(result: dict, metric: str = "R@1") -> str:
+    methods = [m for m in METHODS if any(m in e for e in result["pairs"].values())]
+    lines = [f"| pair ({metric}) | " + " | ".join(methods) + " |",
+             "| --- |" + " ---: |" * len(methods)]
+    for pair, entry in result["pairs"].items():
+        cells = [f"{entry[m][metric]:.3f}" if m in entry else "–" for m in methods]
+        lines.append(f"| {pair} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"Base drift: {result['base_drift']:g}. Leaf retention: " + ", ".join(
+        f"{k} {v:.3f}" for k, v in result["leaf_retention"].items()) + ".")
+    return "\n".join(lines)
+
+
+def to_json(result: dict) -> str:
+    return json.dumps(result, sort_keys=True)
