@@ -15,6 +15,11 @@ def register(sub) -> None:
     verify = pack_sub.add_parser("verify", help="check every file of a pack against its sha256")
     verify.add_argument("name", help="NAME, NAME@VERSION or a folder")
     verify.set_defaults(run=run_verify)
+    test = pack_sub.add_parser(
+        "test", help="load every encoder of a pack and embed one input per modality")
+    test.add_argument("name", help="NAME, NAME@VERSION or a folder")
+    test.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    test.set_defaults(run=run_test)
     imp = pack_sub.add_parser("import", help="install a pack folder or .zip (verified first)")
     imp.add_argument("path", type=Path)
     imp.set_defaults(run=run_import)
@@ -76,4 +81,17 @@ def run_build_real(args, token) -> int:
                            progress=console_progress(), cancel=token.is_set)
     print(f"Built {pack.ref} in {pack.folder}; copy it to the workstation and run "
           f"`mcr pack import {pack.folder}`")
+    return 0
+
+
+def run_test(args, token) -> int:
+    from core.encoders.probe import probe_pack
+    from core.packs.store import resolve_pack
+
+    pack = resolve_pack(args.name)
+    result = probe_pack(pack, args.device, console_progress(), token.is_set)
+    print(f"{pack.ref} on {result['device']}:")
+    for modality, r in result["modalities"].items():
+        print(f"  {modality:<6} {r['dim']}-d  loaded in {r['load_s']} s, one item embedded in "
+              f"{r['embed_s']} s")
     return 0

@@ -106,6 +106,17 @@ def test_audio_of_the_real_pack_embeds_through_clap_fusion_and_its_head(
     assert torch.allclose(vectors.norm(dim=-1), torch.ones(1))
 
 
+def test_pack_test_command_loads_every_modality(official, registry, tmp_path, capsys):
+    from core.cli.main import main
+
+    pack = real.build_real_pack(tmp_path / "real", fetch=_fetcher(official), pin_new_hashes=True)
+    assert main(["pack", "test", str(pack.folder), "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "real@1 on CPU" in out
+    for modality in ("image", "text", "audio", "3d"):
+        assert f"  {modality:<6} 512-d" in out
+
+
 def test_unpinned_download_is_refused_without_the_flag(official, registry, tmp_path):
     with pytest.raises(PackError, match="--pin-new-hashes"):
         real.build_real_pack(tmp_path / "real", fetch=_fetcher(official))
