@@ -14,6 +14,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Each test gets its own user data folder (packs, libraries), so none sees another's."""
+    home = tmp_path / "mcr-home"
+    monkeypatch.setenv("MCR_STUDIO_HOME", str(home))
+    return home
+
+
 # --- No network: any attempt fails at once and fails the session, even if the caller swallows it.
 NETWORK_ATTEMPTS: list[str] = []
 _real_connect = socket.socket.connect
