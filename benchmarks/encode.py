@@ -18,9 +18,8 @@ import torch
 from _common import peak_memory_mib, report, reset_peak_memory
 
 from core.encoders.pipeline import decoder_for, embed_files
-from core.world.build import build_world
-from core.world.concepts import all_concepts
-from core.world.manifest import read_manifest
+from core.world.build import render_chunk
+from core.world.plan import plan_world
 
 
 def make_encoders(tmp: Path) -> dict:
@@ -82,13 +81,12 @@ def main() -> None:
     modality = {"clip_image": "image", "clap_audio": "audio", "pointbert_3d": "3d"}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        concepts = all_concepts()[:: 6 if args.quick else 1]
-        build_world(tmp / "world", "tiny", seed=0, concepts=concepts)
-        rows = [r for r in read_manifest(tmp / "world") if r.path]
+        items = [i for i in plan_world("tiny", seed=0) if i.split == "test"]
         figures = {"threads": torch.get_num_threads(), "quick": args.quick}
         for name, encoder in make_encoders(tmp).items():
-            paths = [tmp / "world" / r.path for r in rows if r.modality == modality[name]]
-            paths = (paths * 4)[: counts[name]]
+            chosen = [i for i in items if i.modality == modality[name]][: counts[name]]
+            render_chunk(str(tmp / "world"), 0, chosen)  # only the files this run reads
+            paths = [tmp / "world" / i.path for i in chosen]
             figures.update(measure(name, encoder, paths, batch[name]))
             print(f"{name}: {figures[f'{name}_items_per_s']:.2f} items/s full path, "
                   f"{figures[f'{name}_bare_items_per_s']:.2f} bare, "
