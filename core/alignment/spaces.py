@@ -113,7 +113,8 @@ def train_space(towers: dict[str, nn.Module], inputs: Mapping[str, Tensor],
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": WEIGHT_DECAY},
          {"params": no_decay + [logit_scale], "weight_decay": 0.0}], lr=lr)
-    meta = torch.tensor([seed, epochs, batch_size, n_groups, total, len(modalities)])
+    meta = torch.tensor([seed, epochs, batch_size, n_groups, total, len(modalities), lr],
+                        dtype=torch.float64)
 
     history: list[float] = []
     step = 0
@@ -170,7 +171,8 @@ def _group_index(modalities, inputs, groups) -> dict[str, Tensor]:
         sizes = {len(inputs[m]) for m in modalities}
         if len(sizes) != 1:
             raise UsageError("inputs of different lengths need `groups`")
-        return {m: torch.arange(sizes.pop()) for m in modalities}
+        n = sizes.pop()
+        return {m: torch.arange(n) for m in modalities}
     if not isinstance(groups, Mapping):
         raise UsageError("`groups` maps each modality to an index array over the groups")
     index = {m: torch.as_tensor(np.asarray(groups[m]), dtype=torch.long) for m in modalities}
@@ -293,14 +295,17 @@ def embed_cached(tower: nn.Module, inputs, batch_size: int = 256) -> np.ndarray:
 # Per budget: groups per concept taken from each training split (None = all), and per space
 # the epochs, batch size and peak learning rate.
 BUDGETS: dict[str, dict] = {
+    # About 20 minutes on 2 CPU cores for the full world (inputs ~2 min, base ~3, audio ~4,
+    # 3D leaf ~10); the 3D leaf is the most expensive per item (PointBERT's mini-PointNet).
     "full": {"per_concept": None,
-             "base": {"epochs": 6, "batch_size": 256, "lr": 2e-3},
-             "audio": {"epochs": 5, "batch_size": 256, "lr": 2e-3},
-             "cloud": {"epochs": 4, "batch_size": 256, "lr": 2e-3}},
+             "base": {"epochs": 12, "batch_size": 256, "lr": 2e-3},
+             "audio": {"epochs": 6, "batch_size": 256, "lr": 2e-3},
+             "cloud": {"epochs": 3, "batch_size": 256, "lr": 2e-3}},
+    # About a minute on the small world (6 groups per concept per split).
     "quick": {"per_concept": 6,
-              "base": {"epochs": 25, "batch_size": 120, "lr": 2e-3},
-              "audio": {"epochs": 25, "batch_size": 120, "lr": 2e-3},
-              "cloud": {"epochs": 15, "batch_size": 120, "lr": 2e-3}},
+              "base": {"epochs": 30, "batch_size": 120, "lr": 2e-3},
+              "audio": {"epochs": 20, "batch_size": 120, "lr": 2e-3},
+              "cloud": {"epochs": 4, "batch_size": 120, "lr": 2e-3}},
 }
 SEEDS = {"base": 101, "audio": 202, "cloud": 303}  # added to the caller's seed, per space
 SPACES_JSON = "spaces.json"
@@ -418,6 +423,8 @@ def train_demo_spaces(world_dir: str | Path, out_dir: str | Path, *, dim: int = 
                               seed=seed + SEEDS[space], progress=progress, cancel=cancel,
                               checkpoint=out_dir / "checkpoints" / f"{space}.pt", name=space)
         del inputs
+        for encoder in encoders.values():
+            encoder.round_for_storage()  # evaluate what the saved files hold
         trained_at = time.perf_counter()
 
         # In-space retrieval on the test split, by concept.

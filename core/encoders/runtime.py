@@ -128,8 +128,51 @@ def _pointbert(models: PackModels, component: Component, modality: str) -> Encod
     return PointBERTEncoder(model, models.device, n_points=n_points)
 
 
+def _small_image(models: PackModels, component: Component, modality: str) -> Encoder:
+    from core.encoders.demo import SmallImageEncoder
+
+    return SmallImageEncoder.from_pack(
+        component.config, models.pack.tensors(component.files["weights"]), models.device)
+
+
+def _mel_cnn(models: PackModels, component: Component, modality: str) -> Encoder:
+    from core.encoders.demo import MelCNNEncoder
+
+    return MelCNNEncoder.from_pack(
+        component.config, models.pack.tensors(component.files["weights"]), models.device)
+
+
+def _word_text(models: PackModels, component: Component, modality: str) -> Encoder:
+    import json
+
+    from core.encoders.demo import WordTextEncoder
+
+    path = models.pack.verified_path(component.files["vocab"])
+    try:
+        vocabulary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"the vocabulary {path.name} is not readable JSON ({err})") from err
+    if not isinstance(vocabulary, list) or not all(isinstance(w, str) for w in vocabulary):
+        raise ValueError(f"the vocabulary {path.name} is not a list of words")
+    return WordTextEncoder.from_pack(
+        component.config, models.pack.tensors(component.files["weights"]), vocabulary,
+        models.device)
+
+
+def _minilm_projected(models: PackModels, component: Component, modality: str) -> Encoder:
+    from core.encoders.demo import MiniLMTextEncoder
+
+    return MiniLMTextEncoder.from_pack(
+        component.config, models.pack.tensors(component.files["weights"]), models.device)
+
+
 ENCODER_ARCHS: dict[str, Callable[[PackModels, Component, str], Encoder]] = {
     "open_clip": _open_clip,
     "clap": _clap,
     "pointbert": _pointbert,
+    # The demo pack's small encoders (core/encoders/demo.py); its 3D tower is a "pointbert".
+    "small_image": _small_image,
+    "mel_cnn": _mel_cnn,
+    "word_text": _word_text,
+    "minilm_projected": _minilm_projected,
 }
