@@ -295,12 +295,13 @@ def embed_cached(tower: nn.Module, inputs, batch_size: int = 256) -> np.ndarray:
 # Per budget: groups per concept taken from each training split (None = all), and per space
 # the epochs, batch size and peak learning rate.
 BUDGETS: dict[str, dict] = {
-    # About 20 minutes on 2 CPU cores for the full world (inputs ~2 min, base ~3, audio ~4,
-    # 3D leaf ~10); the 3D leaf is the most expensive per item (PointBERT's mini-PointNet).
+    # About 20 minutes on 2 otherwise idle CPU cores for the full world (inputs ~2.5 min,
+    # base ~3, audio ~3.5, 3D leaf ~11): the 3D leaf costs most per item (PointBERT's
+    # mini-PointNet runs 128-256-512-512 channels on each grouped point).
     "full": {"per_concept": None,
              "base": {"epochs": 12, "batch_size": 256, "lr": 2e-3},
              "audio": {"epochs": 6, "batch_size": 256, "lr": 2e-3},
-             "cloud": {"epochs": 3, "batch_size": 256, "lr": 2e-3}},
+             "cloud": {"epochs": 5, "batch_size": 256, "lr": 2e-3}},
     # About a minute on the small world (6 groups per concept per split).
     "quick": {"per_concept": 6,
               "base": {"epochs": 30, "batch_size": 120, "lr": 2e-3},
