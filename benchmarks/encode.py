@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer items (within a minute)")
     args = parser.parse_args()
     torch.manual_seed(0)
-    counts = {"clip_image": 16, "clap_audio": 4, "pointbert_3d": 2} if args.quick else \
+    counts = {"clip_image": 16, "clap_audio": 4, "pointbert_3d": 4} if args.quick else \
         {"clip_image": 60, "clap_audio": 32, "pointbert_3d": 16}
     batch = {"clip_image": 16, "clap_audio": 4, "pointbert_3d": 2 if args.quick else 4}
     modality = {"clip_image": "image", "clap_audio": "audio", "pointbert_3d": "3d"}
