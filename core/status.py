@@ -27,6 +27,7 @@ def engine_status() -> EngineStatus:
             "No model pack installed",
             "No model pack is installed yet, so there is nothing to search with. "
             "A model pack holds the encoders that turn images, sounds, 3D scans and text "
-            f"into one shared space. Put one in\n{data_dir() / 'packs'}",
+            f"into one shared space. Import one with `mcr pack import PATH`, or put it in\n"
+            f"{data_dir() / 'packs'}",
         )
     return EngineStatus(packs, f"Model packs: {', '.join(packs)}", "Ready.")
