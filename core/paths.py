@@ -22,5 +22,8 @@ def assets_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "assets"
 
 
-def default_world_dir(size: str, seed: int) -> Path:
-    return data_dir() / "worlds" / f"{size}-seed{seed}"
+def default_world_dir(size: str, seed: int, only: str | None = None,
+                      per_concept: int | None = None) -> Path:
+    name = f"{size}-seed{seed}" + (f"-{only}" if only else "") + (
+        f"-{per_concept}per" if per_concept else "")
+    return data_dir() / "worlds" / name

@@ -4,6 +4,8 @@ of the aggregation); semantic enhancement adds Gaussian noise to the inputs duri
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -19,10 +21,23 @@ INTRA_WEIGHT = 0.1
 
 
 class CMCRProjectors(nn.Module):
-    def __init__(self, dim: int = 512) -> None:
+    """A leaf projector and a base projector into C-MCR's new space. A second leaf joins the
+    space of the first by reusing its base projector, frozen (`base`), so that every modality
+    of both leaves lands in one space (how 3D<->audio is measured for C-MCR)."""
+
+    def __init__(self, dim: int = 512, base: Projector | None = None) -> None:
         super().__init__()
         self.leaf = Projector(dim)
-        self.base = Projector(dim)
+        self.shared_base = base is not None
+        self.base = base if base is not None else Projector(dim)
+        if self.shared_base:
+            self.base.requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.shared_base:
+            self.base.eval()  # frozen: its BatchNorm statistics stay as trained
+        return self
 
 
 def _enhance(x: torch.Tensor, training: bool) -> torch.Tensor:
@@ -44,14 +59,16 @@ def cmcr_loss(model: CMCRProjectors, batch: Tuples, settings: HeadTraining) -> t
 
 
 def train_cmcr(tuples: Tuples, settings: HeadTraining | None = None, *,
-               progress: ProgressFn | None = None, cancel: CancelFn | None = None
+               base: Projector | None = None, progress: ProgressFn | None = None,
+               cancel: CancelFn | None = None, checkpoint: str | Path | None = None
                ) -> tuple[CMCRProjectors, list[float]]:
-    """Train on the text-centric tuples only (C-MCR's own pseudo-pairs)."""
+    """Train on the overlap-centric tuples only (C-MCR's own pseudo-pairs); `base`: another
+    leaf's trained base projector to share, frozen."""
     settings = settings or HeadTraining()
     torch.manual_seed(settings.seed)
     text_centric = tuples.centre == 1
     only = Tuples(*(t[text_centric] for t in (tuples.leaf_only, tuples.overlap_leaf,
                                                tuples.overlap_base, tuples.base_other,
                                                tuples.centre)))
-    model = CMCRProjectors(tuples.leaf_only.shape[1])
-    return train_projector(model, only, cmcr_loss, settings, progress, cancel)
+    model = CMCRProjectors(tuples.leaf_only.shape[1], base)
+    return train_projector(model, only, cmcr_loss, settings, progress, cancel, checkpoint)

@@ -7,8 +7,11 @@ overlap embedding (1 - cos), weighted by `intra_weight`. AdamW with warm-up and 
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 
@@ -43,31 +46,38 @@ def exmcr_loss(head: ExMCRHead, batch: Tuples, settings: HeadTraining) -> torch.
 
 
 def train_head(tuples: Tuples, settings: HeadTraining | None = None, *,
-               progress: ProgressFn | None = None, cancel: CancelFn | None = None
-               ) -> tuple[ExMCRHead, list[float]]:
+               progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+               checkpoint: str | Path | None = None) -> tuple[ExMCRHead, list[float]]:
     """Train an Ex-MCR head on the tuples; returns it in eval mode and each epoch's loss."""
     settings = settings or HeadTraining()
     torch.manual_seed(settings.seed)
     head = ExMCRHead(tuples.leaf_only.shape[1])
-    return train_projector(head, tuples, exmcr_loss, settings, progress, cancel)
+    return train_projector(head, tuples, exmcr_loss, settings, progress, cancel, checkpoint)
 
 
 def train_projector(head: torch.nn.Module, tuples: Tuples, loss_fn, settings: HeadTraining,
-                    progress: ProgressFn | None = None, cancel: CancelFn | None = None):
-    """The training loop shared by Ex-MCR, C-MCR and the paired oracle."""
+                    progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+                    checkpoint: str | Path | None = None):
+    """The training loop shared by Ex-MCR, C-MCR and the paired oracle. With `checkpoint`, the
+    state is saved after every epoch and a run with the same settings and data resumes from it
+    (bit-identical to an uninterrupted run)."""
     generator = torch.Generator().manual_seed(settings.seed)
     head.train()
-    optimizer = torch.optim.AdamW(head.parameters(), lr=settings.lr,
-                                  weight_decay=settings.weight_decay)
+    optimizer = torch.optim.AdamW([p for p in head.parameters() if p.requires_grad],
+                                  lr=settings.lr, weight_decay=settings.weight_decay)
     n = len(tuples)
     steps_per_epoch = max(1, n // settings.batch_size)
     total = settings.epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: _warmup_cosine(s, settings.warmup_steps, total))
+    identity = {"settings": settings.to_json(), "items": n, "loss": loss_fn.__name__}
+    history: list[float] = []
+    if checkpoint is not None:
+        history = _resume(Path(checkpoint), identity, head, optimizer, schedule, generator)
     tracker = Tracker(progress, cancel)
     tracker.start("training head", total)
-    history = []
-    for _ in range(settings.epochs):
+    tracker.advance(len(history) * steps_per_epoch)
+    for _ in range(len(history), settings.epochs):
         order = torch.randperm(n, generator=generator)
         losses = []
         for step in range(steps_per_epoch):
@@ -80,7 +90,41 @@ def train_projector(head: torch.nn.Module, tuples: Tuples, loss_fn, settings: He
             losses.append(loss.item())
             tracker.advance(message=f"loss {losses[-1]:.3f}")
         history.append(sum(losses) / len(losses))
+        if checkpoint is not None:
+            _save(Path(checkpoint), identity, head, optimizer, schedule, generator, history)
     return head.eval(), history
+
+
+def _save(path: Path, identity, head, optimizer, schedule, generator, history) -> None:
+    state = {"identity": json.dumps(identity, sort_keys=True), "model": head.state_dict(),
+             "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+             "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+             "history": history}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _resume(path: Path, identity, head, optimizer, schedule, generator) -> list[float]:
+    """Restore a checkpoint of the same run; [] (start afresh) if absent, unreadable or of
+    other settings."""
+    if not path.is_file():
+        return []
+    fresh = {k: v.clone() for k, v in head.state_dict().items()}
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if state["identity"] != json.dumps(identity, sort_keys=True):
+            return []
+        head.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        return [float(x) for x in state["history"]]
+    except Exception:  # noqa: BLE001 - a damaged checkpoint only costs the time to retrain
+        head.load_state_dict(fresh)
+        return []
 
 
 def _take(tuples: Tuples, index: torch.Tensor) -> Tuples:

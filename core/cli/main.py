@@ -14,7 +14,7 @@ VERSION = "0.1.0"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.cli import demo, pack
+    from core.cli import demo, evaluate, pack
 
     parser = argparse.ArgumentParser(
         prog="mcr",
@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     demo.register(sub)
     pack.register(sub)
+    evaluate.register(sub)
     return parser
 
 

@@ -61,27 +61,42 @@ class PackModels:
                 self._shared[key] = make()
             return self._shared[key]
 
+    def leaf_encoder(self, leaf: str, modality: str) -> Encoder:
+        """A leaf space's own tower (no head): embeds into the leaf space, not the base."""
+        towers = self.pack.manifest.leaves.get(leaf, {})
+        if modality not in towers:
+            raise UsageError(f"The pack {self.pack.ref} has no {modality} tower of the {leaf} "
+                             "leaf space", hint="Only packs built with their leaf spaces "
+                             "(such as the demo pack) can re-train or evaluate the alignment.")
+        with self._lock:
+            key = f"leaf:{leaf}:{modality}"
+            if key not in self._encoders:
+                self._encoders[key] = self._make(towers[modality], modality)
+            return self._encoders[key]
+
     def _build(self, modality: str) -> Encoder:
         manifest = self.pack.manifest
         if modality not in manifest.encoders:
             raise UsageError(f"The pack {manifest.ref} cannot embed {modality}",
                              hint=f"It embeds {', '.join(self.modalities)}.")
-        component = manifest.encoders[modality]
-        builder = ENCODER_ARCHS.get(component.arch)
-        if builder is None:
-            raise PackError(f"uses encoder architecture {component.arch!r}, which this version "
-                            "of MCR Studio does not know", path=self.pack.folder)
-        try:
-            encoder = builder(self, component, modality)
-        except (ValueError, KeyError, RuntimeError) as err:
-            raise PackError(f"its {modality} encoder cannot be built: {err}",
-                            path=self.pack.folder) from err
+        encoder = self._make(manifest.encoders[modality], modality)
         if modality in manifest.heads:
             encoder = HeadedEncoder(encoder, self._head(manifest.heads[modality]))
         if encoder.dim != manifest.dim:
             raise PackError(f"its {modality} encoder gives {encoder.dim}-d vectors, the pack "
                             f"says {manifest.dim}", path=self.pack.folder)
         return encoder
+
+    def _make(self, component: Component, modality: str) -> Encoder:
+        builder = ENCODER_ARCHS.get(component.arch)
+        if builder is None:
+            raise PackError(f"uses encoder architecture {component.arch!r}, which this version "
+                            "of MCR Studio does not know", path=self.pack.folder)
+        try:
+            return builder(self, component, modality)
+        except (ValueError, KeyError, RuntimeError) as err:
+            raise PackError(f"its {modality} encoder cannot be built: {err}",
+                            path=self.pack.folder) from err
 
     def _head(self, component: Component):
         from core.alignment.heads import ExMCRHead

@@ -14,7 +14,7 @@ import numpy as np
 from core.evaluation.metrics import retrieval_scores
 
 MODALITIES = ("image", "text", "audio", "3d")
-METHODS = ("base", "leaf", "cmcr", "exmcr", "oracle")
+METHODS = ("base", "leaf", "cmcr", "exmcr", "oracle")  # the table's column order
 
 
 def directed_pairs() -> list[tuple[str, str]]:
@@ -57,6 +57,46 @@ def retention(extended: dict, leaf: dict, a: str, b: str, metric: str = "R@1") -
     return mean(extended) / max(mean(leaf), 1e-9)
 
 
+# Leaf retention: each leaf's own pair, in the extended space over the leaf space alone.
+RETENTION = {"audio<->text": ("leaf:audio", "audio", "text"),
+             "3d<->image": ("leaf:3d", "3d", "image")}
+EMERGENT = ("audio->image", "image->audio", "3d->audio", "audio->3d")
+
+
+def evaluate_extension(spaces: dict, drift: float, method: str = "exmcr") -> dict:
+    """The `mcr eval` result: every directed pair for every method, the base drift of
+    `method`, and its leaf retention."""
+    kept = {}
+    for name, (leaf, a, b) in RETENTION.items():
+        if leaf in spaces and method in spaces and {a, b} <= set(spaces[method]):
+            kept[name] = retention(spaces[method], spaces[leaf], a, b)
+    return {"pairs": evaluate_pairs(spaces), "base_drift": drift, "leaf_retention": kept}
+
+
+def check_targets(result: dict, *, of_oracle: float = 0.9, over_cmcr: float = 1.2,
+                  min_retention: float = 0.95, method: str = "exmcr") -> list[dict]:
+    """The demo pack's targets, one row each: emergent R@1 against the oracle and C-MCR, the
+    base drift, the leaf retention. A row whose reference is missing fails."""
+    rows = []
+    for pair in EMERGENT:
+        entry = result["pairs"].get(pair, {})
+        ours = entry.get(method, {}).get("R@1")
+        for ref, factor in (("oracle", of_oracle), ("cmcr", over_cmcr)):
+            theirs = entry.get(ref, {}).get("R@1")
+            ok = ours is not None and theirs is not None and ours >= factor * theirs
+            rows.append({"target": f"{pair} R@1 >= {factor} x {ref}", "value": ours,
+                         "reference": theirs, "ok": ok})
+    drift = result["base_drift"]  # None where it could not be measured: not met
+    rows.append({"target": "base drift == 0", "value": drift, "reference": 0.0,
+                 "ok": drift is not None and drift == 0.0})
+    for name in RETENTION:
+        value = result["leaf_retention"].get(name)
+        rows.append({"target": f"{name} retention >= {min_retention}", "value": value,
+                     "reference": min_retention,
+                     "ok": value is not None and value >= min_retention})
+    return rows
+
+
 def markdown_table(result: dict, metric: str = "R@1") -> str:
     methods = [m for m in METHODS if any(m in e for e in result["pairs"].values())]
     lines = [f"| pair ({metric}) | " + " | ".join(methods) + " |",
@@ -65,7 +105,9 @@ def markdown_table(result: dict, metric: str = "R@1") -> str:
         cells = [f"{entry[m][metric]:.3f}" if m in entry else "–" for m in methods]
         lines.append(f"| {pair} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append(f"Base drift: {result['base_drift']:g}. Leaf retention: " + ", ".join(
+    drift = result["base_drift"]
+    lines.append(f"Base drift: {'not measured' if drift is None else f'{drift:g}'}. "
+                 "Leaf retention: " + ", ".join(
         f"{k} {v:.3f}" for k, v in result["leaf_retention"].items()) + ".")
     return "\n".join(lines)
 

@@ -46,6 +46,9 @@ class Manifest:
     files: dict[str, FileEntry]
     parent: str | None = None
     extra: dict = field(default_factory=dict)  # provenance, evaluation, training settings
+    # The leaf spaces' own towers, before their heads ({leaf: {modality: component}}, a leaf
+    # named by its leaf-only modality as in `heads`): what re-training the alignment embeds.
+    leaves: dict[str, dict[str, Component]] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -60,6 +63,8 @@ class Manifest:
             "parent": self.parent,
             "encoders": {m: _component_json(c) for m, c in self.encoders.items()},
             "heads": {m: _component_json(c) for m, c in self.heads.items()},
+            **({"leaves": {leaf: {m: _component_json(c) for m, c in towers.items()}
+                           for leaf, towers in self.leaves.items()}} if self.leaves else {}),
             "files": [vars(f) for f in self.files.values()],
             **({"extra": self.extra} if self.extra else {}),
         }
@@ -94,10 +99,17 @@ def parse_manifest(data, path: Path) -> Manifest:
     encoders = _components(check, data, "encoders", files)
     check.that(bool(encoders), "declares no encoder")
     heads = _components(check, data, "heads", files)
+    raw_leaves = data.get("leaves", {})
+    check.that(isinstance(raw_leaves, dict), "'leaves' must be an object")
+    leaves = {}
+    for leaf, towers in raw_leaves.items():
+        check.that(leaf in MODALITIES, f"'leaves' names unknown modality {leaf!r}")
+        leaves[leaf] = _components(check, {"towers": towers}, "towers", files,
+                                   label=f"leaves.{leaf}")
     parent = data.get("parent")
     check.that(parent is None or isinstance(parent, str), "'parent' must be a string or null")
     return Manifest(name, version, data["dim"], encoders, heads, files, parent,
-                    data.get("extra") or {})
+                    data.get("extra") or {}, leaves)
 
 
 def _safe_path(check, value) -> str:
@@ -121,8 +133,9 @@ def _file_entry(check, entry) -> FileEntry:
     return FileEntry(path, sha, size, entry["source"], entry["license"])
 
 
-def _components(check, data, key, files) -> dict[str, Component]:
+def _components(check, data, key, files, label: str | None = None) -> dict[str, Component]:
     raw = data.get(key, {})
+    key = label or key
     check.that(isinstance(raw, dict), f"'{key}' must be an object")
     out = {}
     for modality, comp in raw.items():

@@ -150,6 +150,20 @@ def resolve_pack(name: str) -> Pack:
     return max(matches, key=lambda p: _version_key(p.manifest.version))
 
 
+DEFAULT_PACK = "demo"
+
+
+def default_pack() -> Pack | None:
+    """The pack used when none is chosen: the newest version of the demo pack, else the newest
+    version of the first pack by name; None when no pack is installed."""
+    packs = [f.pack for f in find_packs() if f.pack is not None]
+    if not packs:
+        return None
+    demo = [p for p in packs if p.manifest.name == DEFAULT_PACK]
+    chosen = demo or [p for p in packs if p.manifest.name == min(q.manifest.name for q in packs)]
+    return max(chosen, key=lambda p: _version_key(p.manifest.version))
+
+
 def _version_key(version: str):
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in version.split("."))
 

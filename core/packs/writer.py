@@ -33,6 +33,7 @@ def write_pack(
     files: dict[str, PackFile],
     parent: str | None = None,
     extra: dict | None = None,
+    leaves: dict[str, dict[str, Component]] | None = None,
 ) -> Pack:
     folder = Path(folder)
     if folder.exists():
@@ -44,7 +45,7 @@ def write_pack(
     try:
         entries = {rel: _write_file(staging, rel, f) for rel, f in files.items()}
         manifest = Manifest(name, version, dim, encoders, heads or {}, entries, parent,
-                            extra or {})
+                            extra or {}, leaves or {})
         (staging / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2) + "\n",
                                         encoding="utf-8")
         Pack.open(staging)  # the manifest we wrote must read back

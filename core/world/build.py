@@ -15,7 +15,7 @@ from core.errors import Cancelled, UsageError
 from core.progress import CancelFn, ProgressFn, Tracker
 from core.world.concepts import Concept
 from core.world.manifest import Row, read_world_info, write_manifest
-from core.world.plan import GROUP_KINDS, Item, item_rng, plan_world
+from core.world.plan import GROUP_KINDS, Item, item_rng, plan_world, select_items
 
 GENERATOR_VERSION = 1
 CHUNK = 24
@@ -30,20 +30,26 @@ def build_world(
     workers: int | None = None,
     force: bool = False,
     concepts: list[Concept] | None = None,
+    only: str | None = None,
+    per_concept: int | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelFn | None = None,
 ) -> dict:
     """Generate the world into `out` and return its summary (the content of world.json).
 
     A world already there with the same settings is kept as it is unless `force`; a folder
-    holding anything else is refused, so no user file is overwritten.
+    holding anything else is refused, so no user file is overwritten. `only` (a split) and
+    `per_concept` (groups per concept and kind) render a subset: the same items, files and
+    manifest rows as in the whole world, e.g. a fixed part of its held-out set.
     """
     out = Path(out)
     tracker = Tracker(progress, cancel)
     tracker.start("planning")
-    items = plan_world(size, seed, concepts)
+    items = select_items(plan_world(size, seed, concepts), only, per_concept)
     settings = {"size": size, "seed": seed, "generator": GENERATOR_VERSION,
-                "concepts": len({i.concept.index for i in items})}
+                "concepts": len({i.concept.index for i in items}),
+                **({"only": only} if only else {}),
+                **({"per_concept": per_concept} if per_concept else {})}
     existing = _prepare(out, settings, force)
     if existing is not None:
         return existing

@@ -96,6 +96,33 @@ def plan_world(size: str, seed: int, concepts: list[Concept] | None = None) -> l
     return _name_library(items, seed)
 
 
+def select_items(items: list[Item], split: str | None = None,
+                 per_concept: int | None = None) -> list[Item]:
+    """The items of one split (all if None), keeping the first `per_concept` groups of each
+    concept in each group kind; numbers, paths and captions stay as in the whole world."""
+    if split is not None and split not in {k.split for k in GROUP_KINDS}:
+        raise UsageError(f"Unknown split {split!r}", hint="Use one of " + ", ".join(
+            dict.fromkeys(k.split for k in GROUP_KINDS)) + ".")
+    if per_concept is not None and per_concept < 1:
+        raise UsageError("--per-concept must be at least 1")
+    members: dict[str, list[str]] = {}
+    for item in items:
+        members.setdefault(item.group, []).append(item.modality)
+    kept, seen = [], {}
+    for item in items:
+        if split is not None and item.split != split:
+            continue
+        if per_concept is not None:  # a group kind: its split and its modalities
+            kind = (item.split, tuple(members[item.group]), item.concept.index)
+            groups = seen.setdefault(kind, [])
+            if item.group not in groups:
+                if len(groups) >= per_concept:
+                    continue
+                groups.append(item.group)
+        kept.append(item)
+    return kept
+
+
 def _item(number, kind, group, modality, concept, text, meta) -> Item:
     seconds = 0.0
     if modality == "audio":

@@ -3,10 +3,13 @@ import pytest
 pytestmark = pytest.mark.gui
 
 
-def test_window_opens_and_says_no_pack_is_installed(qtbot):
+def test_window_opens_and_says_no_pack_is_installed(qtbot, monkeypatch, tmp_path):
     from PySide6.QtWidgets import QLabel
 
+    import core.packs.store
     from desktop.main_window import MainWindow
+
+    monkeypatch.setattr(core.packs.store, "pack_roots", lambda: [tmp_path / "packs"])
 
     window = MainWindow()
     qtbot.addWidget(window)
@@ -18,12 +21,28 @@ def test_window_opens_and_says_no_pack_is_installed(qtbot):
     assert "No model pack is installed" in message and "packs" in message
 
 
-def test_window_lists_an_installed_pack(qtbot, tmp_path, monkeypatch):
+def test_window_shows_the_shipped_demo_pack_by_default(qtbot):
+    from PySide6.QtWidgets import QLabel
+
     from desktop.main_window import MainWindow
 
-    monkeypatch.setenv("MCR_STUDIO_HOME", str(tmp_path))
-    (tmp_path / "packs" / "demo-1").mkdir(parents=True)
-    (tmp_path / "packs" / "demo-1" / "manifest.json").write_text("{}")
     window = MainWindow()
     qtbot.addWidget(window)
-    assert "demo-1" in window.statusBar().currentMessage()
+    assert window.statusBar().currentMessage() == "Pack demo@1"
+    message = window.findChild(QLabel, "status-message").text()
+    assert "sounds" in message and "3D scans" in message and "demo@0" in message
+
+
+def test_an_unreadable_pack_is_named_with_its_problem(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QLabel
+
+    import core.packs.store
+    from desktop.main_window import MainWindow
+
+    monkeypatch.setattr(core.packs.store, "pack_roots", lambda: [tmp_path / "packs"])
+    (tmp_path / "packs" / "demo-9").mkdir(parents=True)
+    (tmp_path / "packs" / "demo-9" / "manifest.json").write_text("{}")
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert window.statusBar().currentMessage() == "No model pack installed"
+    assert "demo-9" in window.findChild(QLabel, "status-message").text()

@@ -40,3 +40,37 @@ def make_spaces(concepts: int = 20, per_pool: int = 20, per_test: int = 10, dim:
     test = {"audio": sample("leaf", "audio", per_test), "image": sample("base", "image", per_test),
             "text_base": sample("base", "text", per_test)}
     return Spaces(pools, test)
+
+
+def make_embeddings(concepts: int = 12, per_pool: int = 16, per_test: int = 6, dim: int = 32,
+                    noise: float = 0.35, seed: int = 0):
+    """Pool and held-out `Embeddings` for both leaves: the base sees concept codes directly;
+    the audio leaf (audio, text) and the 3D leaf (3d, image, text) each through their own
+    random rotation; every modality has its own offset and noise."""
+    import numpy as np
+
+    from core.alignment.extension import Embeddings
+
+    g = torch.Generator().manual_seed(seed)
+    codes = torch.randn(concepts, dim, generator=g)
+    rotations = {leaf: torch.linalg.qr(torch.randn(dim, dim, generator=g))[0]
+                 for leaf in ("audio", "3d")}
+    offsets = {m: 0.4 * torch.randn(dim, generator=g) for m in ("image", "text", "audio", "3d")}
+
+    def make(n: int) -> Embeddings:
+        labels = torch.arange(concepts).repeat_interleave(n)
+        raw = {m: codes[labels] + offsets[m] + noise * torch.randn(len(labels), dim, generator=g)
+               for m in offsets}
+
+        def view(m, leaf=None):
+            x = raw[m] if leaf is None else raw[m] @ rotations[leaf].T
+            return F.normalize(x, dim=-1).numpy()
+
+        return Embeddings(
+            base={"image": view("image"), "text": view("text")},
+            leaves={"audio": {"audio": view("audio", "audio"), "text": view("text", "audio")},
+                    "3d": {"3d": view("3d", "3d"), "image": view("image", "3d"),
+                           "text": view("text", "3d")}},
+            labels={m: labels.numpy().astype(np.int64) for m in raw})
+
+    return make(per_pool), make(per_test)

@@ -90,3 +90,31 @@ def test_cancel_leaves_no_manifest_and_a_rerun_completes(tmp_path):
 def test_reading_an_incomplete_world_says_what_to_do(tmp_path):
     with pytest.raises(UsageError, match="mcr demo world"):
         read_manifest(tmp_path)
+
+
+def test_a_subset_holds_the_same_items_and_bytes_as_the_whole_world(tiny, tmp_path):
+    info = _build(tmp_path / "part", only="test")
+    whole = {r.item_id: r for r in read_manifest(tiny)}
+    part = read_manifest(tmp_path / "part")
+    assert info["only"] == "test" and {r.split for r in part} == {"test"}
+    assert len(part) == sum(r.split == "test" for r in whole.values())
+    for row in part:
+        assert row == whole[row.item_id]
+        if row.path:
+            assert (tmp_path / "part" / row.path).read_bytes() == (tiny / row.path).read_bytes()
+
+
+def test_per_concept_keeps_the_first_groups_of_each_kind():
+    from core.world.plan import plan_world, select_items
+
+    items = plan_world("small", 0, CONCEPTS)
+    chosen = select_items(items, "cloud_triplets", per_concept=2)
+    groups = {}
+    for item in chosen:
+        groups.setdefault(item.concept.index, set()).add(item.group)
+    assert all(len(g) == 2 for g in groups.values()) and len(groups) == len(CONCEPTS)
+    assert {i.modality for i in chosen} == {"3d", "image"}  # triplets stay whole
+    first = [i for i in items if i.split == "cloud_triplets"][:2]
+    assert all(i in chosen for i in first)
+    with pytest.raises(UsageError, match="Unknown split"):
+        select_items(items, "nonsense")
