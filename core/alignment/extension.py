@@ -80,8 +80,10 @@ class Embeddings:
 
 @dataclass(frozen=True)
 class ExtensionSettings:
-    tau: float = 0.05  # softmax temperature of the pseudo-pair aggregation (see README)
-    head: HeadTraining = HeadTraining()
+    # Tuned on the demo world's pools (README, "Alignment"): a softer aggregation than the
+    # paper's 0.01 and a higher InfoNCE temperature than HeadTraining's 0.03.
+    tau: float = 0.05  # softmax temperature of the pseudo-pair aggregation
+    head: HeadTraining = HeadTraining(temperature=0.07)
     methods: tuple[str, ...] = METHODS
 
     def to_json(self) -> dict:

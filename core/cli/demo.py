@@ -108,7 +108,7 @@ def run_pack_build(args, token) -> int:
                               progress=console_progress(), cancel=token.is_set)
     print((work / "report" / "eval.md").read_text(encoding="utf-8"))
     where = ", ".join(summary.get("installed", [summary["folder"]]))
-    print(f"Pack {summary['pack']} in {where}; report in {work / 'report'}")
+    print(f"{summary['pack']}: in {where}; report in {work / 'report'}")
     failed = [row["target"] for row in summary["targets"] if not row["ok"]]
     if failed:
         print("Targets missed: " + "; ".join(failed))

@@ -30,7 +30,7 @@ def _alignment_settings():
 
     return {"full": ExtensionSettings(),
             "quick": ExtensionSettings(head=HeadTraining(epochs=20, batch_size=128,
-                                                         warmup_steps=5))}
+                                                         temperature=0.07, warmup_steps=5))}
 
 
 

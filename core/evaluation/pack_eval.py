@@ -57,10 +57,20 @@ def evaluate_pack(pack, world_dir: str | Path, *, per_concept: int | None = None
 
 
 def _installed_parent(pack):
-    from core.packs.store import resolve_pack
+    """The parent version: a sibling folder of the pack first (they are installed together),
+    then any installed pack of that name@version."""
+    from core.errors import PackError
+    from core.packs.store import Pack, resolve_pack
 
     if not pack.manifest.parent:
         return None
+    for sibling in sorted(pack.folder.parent.glob("*/manifest.json")):
+        try:
+            candidate = Pack.open(sibling.parent)
+        except PackError:
+            continue
+        if candidate.ref == pack.manifest.parent:
+            return candidate
     try:
         return resolve_pack(pack.manifest.parent)
     except UsageError:

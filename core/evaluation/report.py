@@ -60,7 +60,10 @@ def retention(extended: dict, leaf: dict, a: str, b: str, metric: str = "R@1") -
 # Leaf retention: each leaf's own pair, in the extended space over the leaf space alone.
 RETENTION = {"audio<->text": ("leaf:audio", "audio", "text"),
              "3d<->image": ("leaf:3d", "3d", "image")}
-EMERGENT = ("audio->image", "image->audio", "3d->audio", "audio->3d")
+# The emergent pairs: no pair of these modalities was used anywhere. A pair's R@1 is the mean
+# of its two directions (each direction is in the table too).
+EMERGENT = {"audio<->image": ("audio->image", "image->audio"),
+            "3d<->audio": ("3d->audio", "audio->3d")}
 
 
 def evaluate_extension(spaces: dict, drift: float, method: str = "exmcr") -> dict:
@@ -75,14 +78,14 @@ def evaluate_extension(spaces: dict, drift: float, method: str = "exmcr") -> dic
 
 def check_targets(result: dict, *, of_oracle: float = 0.9, over_cmcr: float = 1.2,
                   min_retention: float = 0.95, method: str = "exmcr") -> list[dict]:
-    """The demo pack's targets, one row each: emergent R@1 against the oracle and C-MCR, the
-    base drift, the leaf retention. A row whose reference is missing fails."""
+    """The demo pack's targets, one row each: emergent pairs' R@1 (both directions' mean)
+    against the oracle and C-MCR, the base drift, the leaf retention. A row whose value or
+    reference is missing fails."""
     rows = []
-    for pair in EMERGENT:
-        entry = result["pairs"].get(pair, {})
-        ours = entry.get(method, {}).get("R@1")
+    for pair, directions in EMERGENT.items():
+        ours = _pair_mean(result, directions, method)
         for ref, factor in (("oracle", of_oracle), ("cmcr", over_cmcr)):
-            theirs = entry.get(ref, {}).get("R@1")
+            theirs = _pair_mean(result, directions, ref)
             ok = ours is not None and theirs is not None and ours >= factor * theirs
             rows.append({"target": f"{pair} R@1 >= {factor} x {ref}", "value": ours,
                          "reference": theirs, "ok": ok})
@@ -95,6 +98,11 @@ def check_targets(result: dict, *, of_oracle: float = 0.9, over_cmcr: float = 1.
                      "reference": min_retention,
                      "ok": value is not None and value >= min_retention})
     return rows
+
+
+def _pair_mean(result: dict, directions, method: str) -> float | None:
+    values = [result["pairs"].get(d, {}).get(method, {}).get("R@1") for d in directions]
+    return None if None in values else sum(values) / len(values)
 
 
 def markdown_table(result: dict, metric: str = "R@1") -> str:
