@@ -46,12 +46,13 @@ def soft_neighbours(queries: torch.Tensor, keys: torch.Tensor, values: list[torc
                     tau: float, chunk: int = 4096) -> list[torch.Tensor]:
     """For each query: softmax(query . keys / tau) applied to each of `values` (rows aligned
     with `keys`), re-normalised to unit length."""
-    out: list[list[torch.Tensor]] = [[] for _ in values]
+    out = [torch.empty(len(queries), v.shape[1], dtype=v.dtype) for v in values]
     for start in range(0, len(queries), chunk):
         weights = torch.softmax(queries[start:start + chunk] @ keys.T / tau, dim=1)
-        for i, value in enumerate(values):
-            out[i].append(F.normalize(weights @ value, dim=-1))
-    return [torch.cat(parts) if parts else v[:0] for parts, v in zip(out, values)]
+        for target, value in zip(out, values):
+            target[start:start + chunk] = F.normalize(weights @ value, dim=-1)
+        del weights
+    return out
 
 
 @torch.no_grad()
