@@ -34,7 +34,8 @@ def engine_status() -> EngineStatus:
             f"{data_dir() / 'packs'}" + (f"\n\nNot readable: {'; '.join(broken)}"
                                           if broken else ""),
         )
-    kinds = ", ".join(MODALITY_NAMES.get(m, m) for m in active.manifest.encoders)
+    names = [MODALITY_NAMES.get(m, m) for m in active.manifest.encoders]
+    kinds = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
     message = (f"Ready. The {active.manifest.name} pack ({active.ref}) puts {kinds} into one "
                f"{active.manifest.dim}-dimensional space.")
     if len(packs) > 1:

