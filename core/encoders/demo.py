@@ -54,10 +54,33 @@ def seeded(seed: int):
 
 
 class _TowerEncoder(Encoder):
-    """Shared parts: `forward` runs the tower in eval mode without grad (restoring its mode)."""
+    """Shared parts: the config (DEFAULTS updated by the caller's), the tower built from it
+    under a seed (`build_tower`), loading from a pack, and `forward` running the tower in eval
+    mode without grad (restoring its mode)."""
 
     arch: str
     tower: nn.Module
+    DEFAULTS: dict = {"output_dim": 256}
+
+    def __init__(self, config: dict | None = None, *, device="cpu", seed: int = 0) -> None:
+        super().__init__(torch.device(device))
+        self._config = {**self.DEFAULTS, **(config or {})}
+        with seeded(seed):
+            self.tower = self.build_tower(self._config).to(self.device)
+        self.dim = int(self._config["output_dim"])
+
+    def build_tower(self, c: dict) -> nn.Module:
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self._config.items()}
+
+    @classmethod
+    def from_pack(cls, config: dict, tensors: dict, device="cpu", **extra):
+        encoder = cls(config=config, device=device, **extra)
+        encoder.tower.load_state_dict(tensors, strict=True)
+        encoder.tower.eval()
+        return encoder
 
     def _run(self, batch) -> Tensor:
         was_training = self.tower.training
@@ -155,31 +178,15 @@ class SmallImageEncoder(_TowerEncoder):
     DEFAULTS = {"layers": [1, 1, 1, 1], "width": 16, "heads": 4, "image_size": 64,
                 "output_dim": 256}
 
-    def __init__(self, config: dict | None = None, *, device="cpu", seed: int = 0) -> None:
-        super().__init__(torch.device(device))
-        self._config = {**self.DEFAULTS, **(config or {})}
-        c = self._config
-        with seeded(seed):
-            self.tower = ImageTower(c["layers"], c["width"], c["heads"], c["image_size"],
-                                    c["output_dim"]).to(self.device)
-        self.dim = int(c["output_dim"])
+    def build_tower(self, c: dict) -> nn.Module:
         self.image_size = int(c["image_size"])
-
-    def config(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self._config.items()}
+        return ImageTower(c["layers"], c["width"], c["heads"], c["image_size"], c["output_dim"])
 
     def cache_item(self, item) -> Tensor:
         return image_pixels(item, self.image_size)
 
     def preprocess(self, item) -> Tensor:
         return normalise_pixels(self.cache_item(item))
-
-    @classmethod
-    def from_pack(cls, config: dict, tensors: dict, device="cpu") -> SmallImageEncoder:
-        encoder = cls(config, device=device)
-        encoder.tower.load_state_dict(tensors, strict=True)
-        encoder.tower.eval()
-        return encoder
 
 
 # --------------------------------------------------------------------------- audio
@@ -261,17 +268,8 @@ class MelCNNEncoder(_TowerEncoder):
                 "fmax": 8000.0, "channels": [16, 32, 64, 128], "stem_stride": 2,
                 "output_dim": 256}
 
-    def __init__(self, config: dict | None = None, *, device="cpu", seed: int = 0) -> None:
-        super().__init__(torch.device(device))
-        self._config = {**self.DEFAULTS, **(config or {})}
-        c = self._config
-        with seeded(seed):
-            self.tower = MelCNN(c["n_mels"], c["channels"], c["output_dim"],
-                                c["stem_stride"]).to(self.device)
-        self.dim = int(c["output_dim"])
-
-    def config(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self._config.items()}
+    def build_tower(self, c: dict) -> nn.Module:
+        return MelCNN(c["n_mels"], c["channels"], c["output_dim"], c["stem_stride"])
 
     def cache_item(self, item) -> Tensor:
         """Waveform at 16 kHz -> log-mel as float16 [n_mels, T]."""
@@ -291,13 +289,6 @@ class MelCNNEncoder(_TowerEncoder):
     def preprocess(self, item) -> Tensor:
         # Rounded through float16 so that training (which caches float16) sees the same input.
         return self.cache_item(item).float()
-
-    @classmethod
-    def from_pack(cls, config: dict, tensors: dict, device="cpu") -> MelCNNEncoder:
-        encoder = cls(config, device=device)
-        encoder.tower.load_state_dict(tensors, strict=True)
-        encoder.tower.eval()
-        return encoder
 
 
 # --------------------------------------------------------------------------- word-level text
@@ -373,21 +364,19 @@ class WordTextEncoder(_TowerEncoder):
 
     def __init__(self, vocabulary: list[str], config: dict | None = None, *, device="cpu",
                  seed: int = 0) -> None:
-        super().__init__(torch.device(device))
         if len(vocabulary) < 2 or vocabulary[0] != PAD or vocabulary[1] != UNK:
             raise ValueError(f"a vocabulary starts with {PAD!r}, {UNK!r}")
         if len(set(vocabulary)) != len(vocabulary):
             raise ValueError("the vocabulary lists a word twice")
         self.vocabulary = list(vocabulary)
         self._ids = {w: i for i, w in enumerate(self.vocabulary)}
-        self._config = {**self.DEFAULTS, **(config or {})}
-        self._config.pop("vocab_size", None)
-        c = self._config
-        with seeded(seed):
-            self.tower = WordTower(len(self.vocabulary), c["width"], c["layers"], c["heads"],
-                                   c["max_tokens"], c["output_dim"]).to(self.device)
-        self.dim = int(c["output_dim"])
-        self.max_tokens = int(c["max_tokens"])
+        config = {k: v for k, v in (config or {}).items() if k != "vocab_size"}
+        super().__init__(config, device=device, seed=seed)
+        self.max_tokens = int(self._config["max_tokens"])
+
+    def build_tower(self, c: dict) -> nn.Module:
+        return WordTower(len(self.vocabulary), c["width"], c["layers"], c["heads"],
+                         c["max_tokens"], c["output_dim"])
 
     def config(self) -> dict:
         return {**self._config, "vocab_size": len(self.vocabulary)}
@@ -412,10 +401,7 @@ class WordTextEncoder(_TowerEncoder):
         if "vocab_size" in config and config["vocab_size"] != len(vocabulary):
             raise ValueError(f"the vocabulary has {len(vocabulary)} words, the config says "
                              f"{config['vocab_size']}")
-        encoder = cls(vocabulary, config, device=device)
-        encoder.tower.load_state_dict(tensors, strict=True)
-        encoder.tower.eval()
-        return encoder
+        return super().from_pack(config, tensors, device, vocabulary=vocabulary)
 
 
 # --------------------------------------------------------------------------- MiniLM
@@ -495,20 +481,17 @@ class MiniLMTextEncoder(_TowerEncoder):
 
     modality = "text"
     arch = "minilm_projected"
+    DEFAULTS = {"output_dim": 256, "minilm_sha256": MINILM_SHA256}
 
     def __init__(self, config: dict | None = None, *, device="cpu", seed: int = 0,
                  folder: str | Path | None = None) -> None:
-        super().__init__(torch.device(device))
-        self._config = {"output_dim": 256, "minilm_sha256": MINILM_SHA256, **(config or {})}
-        if self._config["minilm_sha256"] != MINILM_SHA256:
+        if (config or {}).get("minilm_sha256", MINILM_SHA256) != MINILM_SHA256:
             raise PackError("asks for a MiniLM text model other than the pinned one")
+        super().__init__(config, device=device, seed=seed)
         self.minilm = load_minilm(folder, self.device)
-        with seeded(seed):
-            self.tower = nn.Linear(MINILM_DIM, int(self._config["output_dim"])).to(self.device)
-        self.dim = int(self._config["output_dim"])
 
-    def config(self) -> dict:
-        return dict(self._config)
+    def build_tower(self, c: dict) -> nn.Module:
+        return nn.Linear(MINILM_DIM, int(c["output_dim"]))
 
     def preprocess(self, item: str) -> Tensor:
         if not isinstance(item, str):
@@ -535,13 +518,6 @@ class MiniLMTextEncoder(_TowerEncoder):
 
     def forward(self, batch):
         return self._run(self.features(batch))
-
-    @classmethod
-    def from_pack(cls, config: dict, tensors: dict, device="cpu") -> MiniLMTextEncoder:
-        encoder = cls(config, device=device)
-        encoder.tower.load_state_dict(tensors, strict=True)
-        encoder.tower.eval()
-        return encoder
 
 
 # --------------------------------------------------------------------------- 3D
