@@ -70,6 +70,13 @@ class LibraryError(MCRError):
     exit_code = 4
 
 
+class IndexDamagedError(LibraryError):
+    """An index file that is missing, truncated or does not match its record; the library
+    rebuilds it from the vectors its catalogue stores."""
+
+    default_hint = "It is rebuilt from the catalogue's stored vectors; nothing is lost."
+
+
 class ResourceUnavailableError(MCRError):
     """A device or service the request needs is absent (microphone, GPU, network)."""
 

@@ -1,0 +1,1 @@
+"""Vector indexes: a small interface (`VectorIndex`) and its HNSW implementation on disk."""
