@@ -3,8 +3,9 @@
 tag, e.g. the pack version whose space the vectors are in).
 
 A save writes a new, content-named index file, then switches the record to it atomically, then
-removes the old file, so a crash at any point leaves the previous or the new state readable; on load the record's sha256 must match the file, otherwise `IndexDamagedError`
-(the library then rebuilds from its stored vectors). Removal marks vectors deleted; when more
+removes the old file, so a crash at any point leaves the previous or the new state readable.
+On load the record's sha256 must match the file, otherwise `IndexDamagedError` (the library
+then rebuilds from its stored vectors). Removal marks vectors deleted; when more
 than a quarter are deleted the index is compacted (rebuilt from its own live vectors). The
 search `ef` grows with k so that recall@k stays high (>= 0.98 at k=10 on 100k clustered
 vectors, see benchmarks/index.py)."""
