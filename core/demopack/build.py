@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import UsageError
+from core.errors import PackError, UsageError
 from core.progress import CancelFn, ProgressFn, Tracker
 
 NAME = "demo"
@@ -208,9 +208,9 @@ def evaluate_built(pack, parent, test, extension, world: Path, work: Path, worke
     consistency = {m: float(np.abs(after.base[m] - spaces["exmcr"][m][0]).max())
                    for m in ("audio", "3d")}
     if max(consistency.values()) > 1e-4:
-        raise UsageError(f"The written pack's audio/3D embeddings differ from the trained "
-                         f"heads' ({consistency}); the pack is not what was trained",
-                         path=pack.folder)
+        raise PackError(f"gives audio/3D embeddings that differ from the trained heads' "
+                        f"({consistency}): it is not what was trained", path=pack.folder,
+                        hint="Delete the work folder's packs/ and build again.")
     spaces["exmcr"] = {m: (v, test.labels[m]) for m, v in after.base.items()}
     full = evaluate_extension(spaces, drift)
     subset_index = _subset_index(test.labels, SUBSET_PER_CONCEPT)

@@ -43,7 +43,8 @@ def evaluate_pack(pack, world_dir: str | Path, *, per_concept: int | None = None
     spaces["exmcr"] = {m: (v, test.labels[m]) for m, v in test.base.items()}
     recorded: list[str] = []
     if baselines:
-        spaces |= _trained_baselines(parent or pack, world_dir, test, workers, progress, cancel)
+        spaces |= _trained_baselines(parent or pack, world_dir, test, torch_device, workers,
+                                     progress, cancel)
     result = evaluate_extension(spaces, drift)  # drift None: no parent to measure it against
     if not baselines:
         recorded = _merge_recorded(result, pack, per_concept)
@@ -77,7 +78,7 @@ def _installed_parent(pack):
         return None
 
 
-def _trained_baselines(pack, world_dir, test, workers, progress, cancel) -> dict:
+def _trained_baselines(pack, world_dir, test, device, workers, progress, cancel) -> dict:
     """C-MCR and the oracle trained now on the world's pools, with the towers of `pack`
     (the parent, whose base encoders equal the extended pack's)."""
     from core.alignment.extension import (
@@ -87,10 +88,9 @@ def _trained_baselines(pack, world_dir, test, workers, progress, cancel) -> dict
         train_extension,
     )
     from core.alignment.world_embeddings import embed_world
-    from core.device import pick_device
     from core.encoders.runtime import PackModels
 
-    pool = embed_world(PackModels(pack, pick_device("cpu")), world_dir, "pool",
+    pool = embed_world(PackModels(pack, device), world_dir, "pool",
                        workers=workers, progress=progress, cancel=cancel)
     settings = ExtensionSettings(methods=("cmcr", "oracle"))
     extension = train_extension(pool, settings, progress=progress, cancel=cancel)

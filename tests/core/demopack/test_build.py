@@ -137,3 +137,15 @@ def test_pool_embeddings_are_cached_and_reused(build):
 
 def _sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_eval_can_train_the_references_on_the_worlds_pools(build, small_world):
+    from core.evaluation.pack_eval import evaluate_pack
+
+    work, _ = build
+    result = evaluate_pack(Pack.open(work / "packs" / "demo-1"), small_world[0],
+                           baselines=True)
+    assert result["recorded_methods"] == []
+    for pair in ("audio->image", "3d->audio"):
+        assert {"cmcr", "exmcr", "oracle"} <= set(result["pairs"][pair])
+    assert result["base_drift"] == 0.0
