@@ -7,6 +7,7 @@ overlap embedding (1 - cos), weighted by `intra_weight`. AdamW with warm-up and 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -70,7 +71,8 @@ def train_projector(head: torch.nn.Module, tuples: Tuples, loss_fn, settings: He
     total = settings.epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: _warmup_cosine(s, settings.warmup_steps, total))
-    identity = {"settings": settings.to_json(), "items": n, "loss": loss_fn.__name__}
+    identity = {"settings": settings.to_json(), "data": _digest(tuples),
+                "loss": loss_fn.__name__}
     history: list[float] = []
     if checkpoint is not None:
         history = _resume(Path(checkpoint), identity, head, optimizer, schedule, generator)
@@ -93,6 +95,14 @@ def train_projector(head: torch.nn.Module, tuples: Tuples, loss_fn, settings: He
         if checkpoint is not None:
             _save(Path(checkpoint), identity, head, optimizer, schedule, generator, history)
     return head.eval(), history
+
+
+def _digest(tuples: Tuples) -> str:
+    """The training data's fingerprint: a checkpoint only resumes the same run."""
+    digest = hashlib.sha256()
+    for t in (tuples.leaf_only, tuples.overlap_leaf, tuples.overlap_base, tuples.base_other):
+        digest.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _save(path: Path, identity, head, optimizer, schedule, generator, history) -> None:

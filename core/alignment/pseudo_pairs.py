@@ -48,7 +48,9 @@ def soft_neighbours(queries: torch.Tensor, keys: torch.Tensor, values: list[torc
     with `keys`), re-normalised to unit length."""
     out = [torch.empty(len(queries), v.shape[1], dtype=v.dtype) for v in values]
     for start in range(0, len(queries), chunk):
-        weights = torch.softmax(queries[start:start + chunk] @ keys.T / tau, dim=1)
+        weights = queries[start:start + chunk] @ keys.T  # softmax in place: no extra copies
+        weights.mul_(1.0 / tau).sub_(weights.amax(dim=1, keepdim=True)).exp_()
+        weights.div_(weights.sum(dim=1, keepdim=True))
         for target, value in zip(out, values):
             target[start:start + chunk] = F.normalize(weights @ value, dim=-1)
         del weights

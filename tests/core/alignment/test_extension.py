@@ -157,3 +157,16 @@ def test_targets_compare_pair_means_against_oracle_and_cmcr_and_fail_without_a_r
     result["base_drift"] = 1e-9
     rows = {r["target"]: r["ok"] for r in check_targets(result)}
     assert not rows["audio<->image R@1 >= 1.2 x cmcr"] and not rows["base drift == 0"]
+
+
+def test_a_checkpoint_of_other_data_is_not_used(tmp_path):
+    pool, _ = make_embeddings(seed=2)
+    tuples = aggregate(leaf_pools(pool, _leaf("3d")), tau=0.05)
+    other = aggregate(leaf_pools(pool, _leaf("3d")), tau=0.1)  # same size, other pairs
+    settings = HeadTraining(epochs=2, batch_size=64)
+    checkpoint = tmp_path / "head.pt"
+    train_head(tuples, settings, checkpoint=checkpoint)
+    reference, _ = train_head(other, settings)
+    resumed, _ = train_head(other, settings, checkpoint=checkpoint)
+    for key, value in reference.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
