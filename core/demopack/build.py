@@ -112,11 +112,10 @@ def _spaces_pack(spaces_dir: Path, spaces: dict, folder: Path):
     """Pack version 0: the three spaces as trained. Its encoders are the base's (image, text);
     the leaves' towers are listed under `leaves` for the alignment to use."""
     from core.packs.manifest import Component
-    from core.packs.store import Pack
     from core.packs.writer import PackFile, write_pack
 
     if folder.exists():
-        return Pack.open(folder)
+        shutil.rmtree(folder)  # always from the current spaces (a copy of ~9 MiB)
     source = "trained by `mcr demo pack build` (core/alignment/spaces.py)"
     files, components = {}, {}
     for space, info in spaces["spaces"].items():
@@ -168,7 +167,6 @@ def _embedded(pack, world: Path, split: str, work: Path, workers, progress, canc
 
 def _child_pack(parent, extension, work: Path, spaces: dict, settings, seed, size, budget):
     from core.alignment.pack_version import extend_pack
-    from core.packs.store import Pack
 
     folder = work / "packs" / f"{NAME}-1"
     if folder.exists():
@@ -186,9 +184,8 @@ def _child_pack(parent, extension, work: Path, spaces: dict, settings, seed, siz
         "spaces": _spaces_summary(spaces),
     }
     source = "trained by `mcr demo pack build` (core/alignment/exmcr.py)"
-    Pack.open(extend_pack(parent, extension.exmcr, folder, version="1", source=source,
-                          license=LICENSE, extra=extra).folder)
-    return Pack.open(folder)
+    return extend_pack(parent, extension.exmcr, folder, version="1", source=source,
+                       license=LICENSE, extra=extra)
 
 
 def evaluate_built(pack, parent, test, extension, world: Path, work: Path, workers, progress,
