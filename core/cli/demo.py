@@ -34,6 +34,18 @@ def register(sub) -> None:
     baselines.add_argument("world", type=Path, help="a folder made by `mcr demo world`")
     baselines.add_argument("--json", action="store_true", help="print one JSON object")
     baselines.set_defaults(run=run_baselines)
+    library = demo_sub.add_parser(
+        "library", help="build the demo library (the world's plant photos, sounds and scans)",
+        description="Generate the demo world's plant library (one photo, recording and 3D "
+                    "scan per concept) and add it to the demo library, which `mcr search` "
+                    "uses while you have no library of your own.")
+    library.add_argument("--library", type=Path, help="library folder (default: the demo "
+                         "library in the user data folder)")
+    library.add_argument("--size", choices=SIZES, default="full")
+    library.add_argument("--seed", type=int, default=0)
+    library.add_argument("--pack", help="pack (default: the default pack)")
+    library.add_argument("--device", default="auto")
+    library.set_defaults(run=run_library)
     pack = demo_sub.add_parser("pack", help="the demo model pack")
     pack_sub = pack.add_subparsers(dest="pack_command", required=True, metavar="COMMAND")
     build = pack_sub.add_parser(
@@ -77,6 +89,18 @@ def format_world_summary(out: Path, info: dict) -> str:
     lines.append(f"  {info['items']} items, {info['bytes'] / 2**20:.1f} MiB, "
                  f"generated in {info['seconds']} s")
     return "\n".join(lines)
+
+
+def run_library(args, token) -> int:
+    from core.library.demo import build_demo_library
+
+    folder, report = build_demo_library(args.library, size=args.size, seed=args.seed,
+                                        pack=args.pack, device=args.device,
+                                        progress=console_progress(), cancel=token.is_set)
+    print(f"Demo library in {folder}: {report.summary()}.")
+    for r in report.skipped:
+        print(f"  skipped {r.path}: {r.reason}")
+    return 130 if report.cancelled else (6 if report.partial else 0)
 
 
 def run_baselines(args, token) -> int:

@@ -14,7 +14,7 @@ VERSION = "0.1.0"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.cli import demo, evaluate, pack
+    from core.cli import demo, evaluate, library, pack, search
 
     parser = argparse.ArgumentParser(
         prog="mcr",
@@ -25,6 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub)
     pack.register(sub)
     evaluate.register(sub)
+    library.register(sub)
+    search.register(sub)
     return parser
 
 

@@ -4,7 +4,7 @@ batched forwards, so the CPU decodes the next batch while the current one is enc
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,31 +71,51 @@ def embed_items(encoder: Encoder, items: Sequence, *, batch_size: int = 32,
 def _run(encoder, prepare, inputs, batch_size, workers, tracker, stage) -> Embedded:
     tracker.start(stage, len(inputs))
     vectors, result = [], Embedded(np.zeros((0, encoder.dim), np.float32))
+    for ok, batch_vectors, failed in iter_batches(encoder, prepare, inputs, batch_size, workers,
+                                                  tracker):
+        result.failed.extend(failed)
+        if ok:
+            vectors.append(batch_vectors)
+            result.ok.extend(ok)
+    if vectors:
+        result.vectors = np.concatenate(vectors).astype(np.float32, copy=False)
+    return result
+
+
+def iter_batches(encoder: Encoder, prepare: Callable[[object], object], inputs: Sequence,
+                 batch_size: int, workers: int, tracker: Tracker
+                 ) -> Iterator[tuple[list[int], np.ndarray, list[tuple[int, MCRError]]]]:
+    """Run `prepare` (decode + preprocess; returns the model input or an `MCRError`) ahead in
+    `workers` threads and yield, per forward batch, (input indices, their vectors, failures
+    seen since the last batch). The caller can commit each batch as it comes."""
     ahead = max(2, workers) * batch_size
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="decode") as pool:
         pending: deque = deque()
         position = 0
         batch: list = []
-        while position < len(inputs) or pending:
-            while position < len(inputs) and len(pending) < ahead:
-                pending.append((position, pool.submit(prepare, inputs[position])))
-                position += 1
-            index, future = pending.popleft()
-            item = future.result()
-            if isinstance(item, MCRError):
-                result.failed.append((index, item))
-                tracker.advance()
-            else:
-                batch.append((index, item))
-            if batch and (len(batch) == batch_size or (not pending and position == len(inputs))):
-                if tracker.cancelled():
-                    for _, waiting in pending:
-                        waiting.cancel()
+        failed: list = []
+        try:
+            while position < len(inputs) or pending:
+                while position < len(inputs) and len(pending) < ahead:
+                    pending.append((position, pool.submit(prepare, inputs[position])))
+                    position += 1
+                index, future = pending.popleft()
+                item = future.result()
+                if isinstance(item, MCRError):
+                    failed.append((index, item))
+                    tracker.advance()
+                else:
+                    batch.append((index, item))
+                done = not pending and position == len(inputs)
+                if batch and (len(batch) == batch_size or done):
                     tracker.check()
-                vectors.append(encoder.forward(encoder.collate([b[1] for b in batch])).numpy())
-                result.ok.extend(b[0] for b in batch)
-                tracker.advance(len(batch))
-                batch = []
-    if vectors:
-        result.vectors = np.concatenate(vectors).astype(np.float32, copy=False)
-    return result
+                    out = encoder.forward(encoder.collate([b[1] for b in batch])).numpy()
+                    yield [b[0] for b in batch], out.astype(np.float32, copy=False), failed
+                    tracker.advance(len(batch))
+                    batch, failed = [], []
+                elif done and failed:
+                    yield [], np.zeros((0, encoder.dim), np.float32), failed
+                    failed = []
+        finally:
+            for _, waiting in pending:
+                waiting.cancel()

@@ -1,6 +1,6 @@
 """Decode a user's recording to float32 mono samples at the rate an encoder wants.
 
-Two entry points over one implementation:
+Entry points over one implementation:
 
 * `read_audio(path, rate, max_seconds=600.0) -> Audio`: the samples plus what happened to them:
   `Audio(samples, rate, seconds, truncated, source_rate, source_channels, source_seconds)`.
@@ -8,6 +8,7 @@ Two entry points over one implementation:
   `max_seconds` were read; `source_seconds` is the whole file's length from its header.
 * `load_audio(path, rate, max_seconds=600.0) -> np.ndarray`: just `read_audio(...).samples`, for
   callers that do not care (the encoders).
+* `from_array(samples, source_rate, rate)`: a raw recording (the microphone's) the same way.
 
 Decoding is libsndfile's (WAV, FLAC, Ogg Vorbis/Opus, and MP3 when the installed libsndfile has
 it), whatever the file is named. Channels are averaged to mono; a file whose rate differs from
@@ -151,16 +152,7 @@ def read_audio(path: str | os.PathLike, rate: int, *,
     truncated = frames > limit and done >= limit
     samples = out.result(round(done * rate / source_rate))
     seconds = len(samples) / rate
-    if done == 0:
-        raise EmptyInputError("the recording has no samples", path=path)
-    if seconds < MIN_SECONDS:
-        raise EmptyInputError(f"the recording is too short ({seconds:.3f} s; at least "
-                              f"{MIN_SECONDS:g} s is needed)", path=path)
-    peak = max(float(samples.max()), -float(samples.min()))  # no |x| copy of a long array
-    if peak < SILENCE_PEAK:
-        raise EmptyInputError(f"silent recording (peak level {peak:.1e}, below "
-                              f"{SILENCE_PEAK:g})", path=path,
-                              hint="Record again closer to the sound, or check the input level.")
+    _check_signal(samples, rate, path)
     return Audio(
         samples=samples,
         rate=rate,
@@ -176,6 +168,38 @@ def load_audio(path: str | os.PathLike, rate: int, *,
                max_seconds: float = MAX_SECONDS) -> np.ndarray:
     """Float32 mono samples at `rate` (`read_audio(...).samples`)."""
     return read_audio(path, rate, max_seconds=max_seconds).samples
+
+
+def from_array(samples, source_rate: int, rate: int, *, name: str = "the recording"
+               ) -> np.ndarray:
+    """A raw recording (e.g. from the microphone; [N] or [N, channels]) as float32 mono at
+    `rate`, refused like a file would be when empty, too short or silent (`name` in the
+    message). At most MAX_SECONDS are kept."""
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim == 2:
+        x = x.mean(axis=1, dtype=np.float32)
+    x = np.nan_to_num(x.reshape(-1)[: int(MAX_SECONDS * source_rate)], nan=0.0, posinf=1.0,
+                      neginf=-1.0)
+    if source_rate != rate and len(x):
+        resampler = _resampler(int(source_rate), rate)
+        x = np.concatenate([resampler.resample_chunk(x),
+                            resampler.resample_chunk(np.zeros(0, np.float32), last=True)])
+    _check_signal(x, rate, name)
+    return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _check_signal(samples: np.ndarray, rate: int, path) -> None:
+    seconds = len(samples) / rate
+    if len(samples) == 0:
+        raise EmptyInputError("the recording has no samples", path=path)
+    if seconds < MIN_SECONDS:
+        raise EmptyInputError(f"the recording is too short ({seconds:.3f} s; at least "
+                              f"{MIN_SECONDS:g} s is needed)", path=path)
+    peak = max(float(samples.max()), -float(samples.min()))  # no |x| copy of a long array
+    if peak < SILENCE_PEAK:
+        raise EmptyInputError(f"silent recording (peak level {peak:.1e}, below "
+                              f"{SILENCE_PEAK:g})", path=path,
+                              hint="Record again closer to the sound, or check the input level.")
 
 
 def _reason(err: Exception) -> str:

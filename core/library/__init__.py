@@ -1,0 +1,1 @@
+"""The library: catalogue, index, ingest and search."""
