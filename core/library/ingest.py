@@ -250,7 +250,7 @@ def _preparer(library: Library, encoder, modality: str):
         try:
             decoded = decode(Path(c.path))
             target = library.folder / _preview_rel(c.hash)
-            if not target.is_file():
+            if not target.is_file() or target.stat().st_size == 0:  # (0: cut by a power loss)
                 write_preview(make_preview(modality, decoded, rate), target)
             return encoder.preprocess(decoded)
         except MCRError as err:

@@ -80,8 +80,9 @@ def test_a_changed_file_is_embedded_again(plant_copy, new_library, demo_models):
     photo = sorted((folder / "photos").iterdir())[0]
     (old,) = [i for i in lib.catalogue.items() if str(photo) in i.paths]
     old_vector = lib.catalogue.vectors([old.id], lib.space, lib.dim)[0]
-    Image.open(photo).convert("RGB").transpose(Image.Transpose.ROTATE_90).save(
-        photo, format=Image.open(photo).format)
+    with Image.open(photo) as original:
+        turned, kind = original.convert("RGB").transpose(Image.Transpose.ROTATE_90), original.format
+    turned.save(photo, format=kind)
     report = ingest(lib, demo_models, [folder])
     assert report.counts()["indexed"] == 1 and report.counts()["unchanged"] == 8
     (new,) = [i for i in lib.catalogue.items() if str(photo) in i.paths]

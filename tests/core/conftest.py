@@ -1,4 +1,4 @@
-"""Shared library fixtures: the shipped demo pack's encoders on the CPU, and the demo world's
+"""Shared engine fixtures: the shipped demo pack's encoders on the CPU, and the demo world's
 plant library (one photo, recording and scan per concept), generated once per session."""
 
 from __future__ import annotations
