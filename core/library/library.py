@@ -45,7 +45,8 @@ class Library:
         self._closed = False
         self._guard = threading.RLock()
         self._dirty = False
-        self._pools: dict[tuple, frozenset[int]] = {}
+        self._pools: dict[tuple, _Pool] = {}
+        self._held: dict[str, int] | None = None
         self._saved_at = time.monotonic()
         if write and (orphans := catalogue.delete_orphans()):
             self.repairs.append(f"{len(orphans)} items no file holds any more removed")
@@ -154,8 +155,7 @@ class Library:
         ids = self.catalogue.add_items(items, self.space)
         with self._guard:
             self.index.add(ids, np.stack([item.vector for item in items]))
-            self._dirty = True
-            self._pools.clear()
+            self._changed()
         self.save()
         return ids
 
@@ -183,8 +183,7 @@ class Library:
         if ids:
             with self._guard:
                 self.index.remove(ids)
-                self._dirty = True
-                self._pools.clear()
+                self._changed()
             self.save(force=True)
 
     # ------------------------------------------------------------------ queries
@@ -205,37 +204,61 @@ class Library:
                 ids, scores = self.index.search(vector[None], k)
             return [(int(i), float(s)) for i, s in zip(ids[0], scores[0])]
         pool = self._pool(modalities, tags)
-        if exclude:
-            pool = pool - {int(i) for i in exclude}
-        with self._guard:
-            pool = [i for i in pool if i in self.index]
-            if len(pool) > EXACT_BELOW:
+        drop = {int(i) for i in exclude}
+        if len(pool.ids) - len(drop) > EXACT_BELOW:
+            allowed = pool.members - drop if drop else pool.members
+            with self._guard:
                 try:
-                    ids, scores = self.index.search(vector[None], min(k, len(pool)),
-                                                    allowed=frozenset(pool).__contains__)
+                    ids, scores = self.index.search(vector[None], min(k, len(allowed)),
+                                                    allowed=allowed.__contains__)
                     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0])]
                 except RuntimeError:  # the graph search found fewer than k: search exactly
                     pass
-            return _exact(vector, np.array(pool, np.int64),
-                          self.index.vectors(pool) if pool else None, k)
+        return pool.exact(vector, k, drop, self)
 
-    def _pool(self, modalities, tags) -> frozenset[int]:
-        """The ids a filter allows; cached until the library changes."""
+    def _pool(self, modalities, tags) -> _Pool:
+        """The items a filter allows; cached until the library changes."""
         key = (None if modalities is None else tuple(sorted(modalities)), tuple(sorted(tags)))
         with self._guard:
             if key not in self._pools:
-                self._pools[key] = frozenset(self.catalogue.ids(modalities=key[0], tags=key[1]))
+                allowed = self.catalogue.ids(modalities=key[0], tags=key[1])
+                self._pools[key] = _Pool(np.array(sorted(i for i in allowed if i in self.index),
+                                                  np.int64))
             return self._pools[key]
 
+    def held_modalities(self) -> dict[str, int]:
+        """Items per modality (cached until the library changes)."""
+        with self._guard:
+            if self._held is None:
+                self._held = self.catalogue.modalities()
+            return self._held
 
-def _exact(vector: np.ndarray, ids: np.ndarray, vectors: np.ndarray | None, k: int):
-    """Exact cosine search (a filter that leaves few items is faster searched this way)."""
-    if vectors is None or len(ids) == 0:
-        return []
-    scores = vectors @ (vector / max(float(np.linalg.norm(vector)), 1e-12))
-    scores /= np.maximum(np.linalg.norm(vectors, axis=1), 1e-12)
-    order = np.lexsort((ids, -scores))[:k]
-    return [(int(ids[j]), float(scores[j])) for j in order]
+    def _changed(self) -> None:
+        self._dirty = True
+        self._pools.clear()
+        self._held = None
+
+
+class _Pool:
+    """The ids of a filter, and (for small ones, on first use) their vectors for exact search."""
+
+    def __init__(self, ids: np.ndarray) -> None:
+        self.ids, self.members = ids, frozenset(ids.tolist())
+        self._vectors: np.ndarray | None = None
+
+    def exact(self, vector: np.ndarray, k: int, drop: set[int], library: Library):
+        if len(self.ids) == 0:
+            return []
+        if self._vectors is None:
+            with library._guard:
+                vectors = library.index.vectors(self.ids)
+            norms = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            self._vectors = (vectors / norms).astype(np.float32)
+        scores = self._vectors @ (vector / max(float(np.linalg.norm(vector)), 1e-12))
+        if drop:
+            scores[np.isin(self.ids, list(drop))] = -np.inf
+        order = np.lexsort((self.ids, -scores))[:k]
+        return [(int(self.ids[j]), float(scores[j])) for j in order if np.isfinite(scores[j])]
 
 
 def _take_writer_lock(folder: Path):

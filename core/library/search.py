@@ -90,7 +90,7 @@ def search(library: Library, query: Query, *, k: int = 10,
     if library.count() == 0:
         raise LibraryError("is empty", path=library.folder,
                            hint="Add files with `mcr library add PATH`.")
-    held = library.catalogue.modalities()
+    held = library.held_modalities()
     wanted = [m for m in MODALITY_ORDER if m in held and (not modalities or m in modalities)]
     exclude = () if query.item_id is None else (query.item_id,)
     if per_modality:
