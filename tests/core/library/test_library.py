@@ -161,3 +161,24 @@ def test_library_search_recall_against_exact_search(tmp_path):
     found = [[i for i, _ in lib.search(q, 10)] for q in queries]
     assert recall(found, exact_top(vectors, np.array(ids), queries, 10)) >= 0.98
     lib.close()
+
+
+@pytest.mark.slow
+def test_recall_at_100k_clustered_vectors_with_and_without_a_filter(tmp_path):
+    """The issue's scale: 100k vectors; per-modality pools of 33k go through the graph's
+    filtered search, not the exact fallback."""
+    lib = open_lib(tmp_path)
+    ids = []
+    for start in range(0, 100_000, 10_000):
+        ids += lib.commit(items(10_000, start=start))
+    ids = np.array(ids)
+    vectors = lib.catalogue.vectors(list(ids), lib.space, DIM)
+    queries = clustered(200, DIM, seed=123)
+    found = [[i for i, _ in lib.search(q, 10)] for q in queries]
+    assert recall(found, exact_top(vectors, ids, queries, 10)) >= 0.98
+    audio = np.array(sorted(lib.catalogue.ids(modalities=["audio"])))
+    assert len(audio) > library_module.EXACT_BELOW
+    audio_vectors = lib.catalogue.vectors(list(audio), lib.space, DIM)
+    found = [[i for i, _ in lib.search(q, 10, modalities=["audio"])] for q in queries]
+    assert recall(found, exact_top(audio_vectors, audio, queries, 10)) >= 0.98
+    lib.close()
