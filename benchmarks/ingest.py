@@ -15,15 +15,13 @@ the heads: that is the ratio a workstation with the real pack sees."""
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import _common  # noqa: F401  (puts the repo on sys.path)
 from _common import report
-from _plant import demo_models, media_files, mixed_folder
+from _plant import OneEncoder, demo_models, media_files, mixed_folder, parse_args
 
 from core.encoders.pipeline import decoder_for
 from core.library.ingest import ingest
@@ -47,17 +45,6 @@ def bare_forward_seconds(models, files: dict[str, list[Path]], batch: int = BATC
     return total
 
 
-class _OneEncoder:
-    """The part of PackModels that ingest uses, over one bare encoder (its own space)."""
-
-    def __init__(self, name: str, encoder) -> None:
-        self.pack = SimpleNamespace(ref=f"{name}@bench", manifest=SimpleNamespace(dim=encoder.dim))
-        self.modalities, self._encoder = [encoder.modality], encoder
-
-    def encoder(self, modality):
-        return self._encoder
-
-
 def real(args) -> dict:
     from encode import make_encoders
 
@@ -71,7 +58,7 @@ def real(args) -> dict:
         for name, encoder in make_encoders(Path(tmp)).items():
             modality = encoder.modality
             paths = files[modality][: counts[modality]]
-            models = _OneEncoder(name, encoder)
+            models = OneEncoder(name, encoder)
             forward_s = bare_forward_seconds(models, {modality: paths}, batches[modality])
             subset = Path(tmp) / name
             subset.mkdir()
@@ -98,12 +85,7 @@ def real(args) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--real", action="store_true",
-                        help="the real pack's architectures instead of the demo pack")
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    args = parse_args(("--workers", {"type": int, "default": 2}))
     if args.real:
         report(real(args))
         return
