@@ -56,10 +56,11 @@ def register(sub) -> None:
     ver.add_argument("--device", default="auto")
     ver.add_argument("--json", action="store_true")
 
-    rei = command("reindex", "re-embed the library with another pack version", run_reindex,
-                  "Re-embed every item with another pack (version). The library stays "
-                  "usable with its current pack until the new vectors are all there; a "
-                  "cancelled run resumes.")
+    rei = command("reindex", "move the library to another pack version", run_reindex,
+                  "Move every item to another pack version: by one matrix product per "
+                  "modality when the versions differ only by continual maps (`mcr extend`), "
+                  "else by embedding every file again. The library stays usable with its "
+                  "current pack until the new vectors are all there; a cancelled run resumes.")
     rei.add_argument("--pack", required=True)
     rei.add_argument("--device", default="auto")
     rei.add_argument("--workers", type=int, default=2)
@@ -197,9 +198,13 @@ def run_reindex(args, token) -> int:
     folder = library_dir(args.library, reading=False)
     result = reindex(folder, args.pack, device=args.device, workers=args.workers,
                      progress=console_progress(), cancel=token.is_set)
+    how = {"matrix": " (moved by one matrix product per modality, no file re-read)",
+           "re-embed": " (every file embedded again)"}.get(result.get("method"), "")
     print(f"The library now holds {result['items']} items in the space of {result['pack']}"
-          + (f"; {len(result['missing'])} items whose files are gone were left out"
-             if result["missing"] else "") + ".")
+          + how + (f"; {len(result['missing'])} items whose files are gone were left out"
+                   if result["missing"] else "") + ".")
+    if result.get("refused"):
+        print(f"  (not by matrix product: {result['refused']})")
     return 0
 
 

@@ -36,6 +36,9 @@ def register(sub) -> None:
 
 
 def run_list(args, token) -> int:
+    """One row per pack; under a version with parents its chain (newest first) and the
+    continual steps that made it."""
+    from core.continual.version import chain, step_names
     from core.packs.store import find_packs, pack_roots
 
     found = find_packs()
@@ -43,6 +46,7 @@ def run_list(args, token) -> int:
         roots = " or ".join(str(r) for r in pack_roots())
         print(f"No model pack installed (looked in {roots}).")
         return 0
+    installed = [f.pack for f in found if f.pack is not None]
     print(f"{'pack':<24}{'dim':>5}  {'modalities':<24}{'parent':<16}folder")
     for f in found:
         if f.pack is None:
@@ -51,6 +55,10 @@ def run_list(args, token) -> int:
         m = f.pack.manifest
         print(f"{m.ref:<24}{m.dim:>5}  {','.join(sorted(m.encoders)):<24}"
               f"{m.parent or '-':<16}{f.folder}")
+        if m.parent is not None:
+            print(f"  {' <- '.join(reversed(chain(f.pack, installed)))}")
+        for number, name in enumerate(step_names(m), 1):
+            print(f"  step {number}: {name}")
     return 0
 
 

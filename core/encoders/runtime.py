@@ -1,5 +1,6 @@
 """Build a pack's encoders: each modality's encoder into the pack's base space, loaded lazily,
-once, from verified files. Leaf encoders (audio, 3D) are wrapped with their alignment head."""
+once, from verified files. Leaf encoders (audio, 3D) are wrapped with their alignment head, and
+a continual version's modalities with their linear map."""
 
 from __future__ import annotations
 
@@ -32,6 +33,28 @@ class HeadedEncoder(Encoder):
 
         with torch.inference_mode():
             return normalised(self.head.leaf_only(self.leaf.forward(batch).to(self.device)))
+
+
+class MappedEncoder(Encoder):
+    """An encoder followed by a continual step's linear map: normalise(W x)."""
+
+    def __init__(self, inner: Encoder, weight) -> None:
+        super().__init__(inner.device)
+        self.inner, self.weight = inner, weight.float().cpu()
+        self.modality, self.dim = inner.modality, int(weight.shape[0])
+        self.rate = getattr(inner, "rate", None)
+
+    def preprocess(self, item):
+        return self.inner.preprocess(item)
+
+    def collate(self, items):
+        return self.inner.collate(items)
+
+    def forward(self, batch):
+        import torch
+
+        with torch.inference_mode():
+            return normalised(self.inner.forward(batch) @ self.weight.T)
 
 
 class PackModels:
@@ -85,6 +108,14 @@ class PackModels:
         if encoder.dim != manifest.dim:
             raise PackError(f"its {modality} encoder gives {encoder.dim}-d vectors, the pack "
                             f"says {manifest.dim}", path=self.pack.folder)
+        if modality in manifest.maps:
+            import torch
+
+            from core.continual.version import map_weight
+
+            weight = map_weight(self.pack, modality)
+            if not torch.equal(weight, torch.eye(manifest.dim, dtype=weight.dtype)):
+                encoder = MappedEncoder(encoder, weight)  # (the identity: exactly the parent's)
         return encoder
 
     def _make(self, component: Component, modality: str) -> Encoder:

@@ -37,6 +37,15 @@ class Component:
 
 
 @dataclass(frozen=True)
+class Continual:
+    """What continual steps left in a pack version: the DNS statistics file (a later step
+    continues from it) and every step so far, oldest first (name, pairs, scores, settings)."""
+
+    statistics: str
+    steps: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
 class Manifest:
     name: str
     version: str
@@ -49,6 +58,9 @@ class Manifest:
     # The leaf spaces' own towers, before their heads ({leaf: {modality: component}}, a leaf
     # named by its leaf-only modality as in `heads`): what re-training the alignment embeds.
     leaves: dict[str, dict[str, Component]] = field(default_factory=dict)
+    # Continual extension: a d×d "linear_map" per modality applied after the encoder (and head).
+    maps: dict[str, Component] = field(default_factory=dict)
+    continual: Continual | None = None
 
     @property
     def ref(self) -> str:
@@ -65,6 +77,11 @@ class Manifest:
             "heads": {m: _component_json(c) for m, c in self.heads.items()},
             **({"leaves": {leaf: {m: _component_json(c) for m, c in towers.items()}
                            for leaf, towers in self.leaves.items()}} if self.leaves else {}),
+            **({"maps": {m: _component_json(c) for m, c in self.maps.items()}}
+               if self.maps else {}),
+            **({"continual": {"statistics": self.continual.statistics,
+                              "steps": list(self.continual.steps)}}
+               if self.continual is not None else {}),
             "files": [vars(f) for f in self.files.values()],
             **({"extra": self.extra} if self.extra else {}),
         }
@@ -106,10 +123,27 @@ def parse_manifest(data, path: Path) -> Manifest:
         check.that(leaf in MODALITIES, f"'leaves' names unknown modality {leaf!r}")
         leaves[leaf] = _components(check, {"towers": towers}, "towers", files,
                                    label=f"leaves.{leaf}")
+    maps = _components(check, data, "maps", files)
+    for modality in maps:
+        check.that(modality in encoders, f"maps.{modality} maps a modality without an encoder")
     parent = data.get("parent")
     check.that(parent is None or isinstance(parent, str), "'parent' must be a string or null")
     return Manifest(name, version, data["dim"], encoders, heads, files, parent,
-                    data.get("extra") or {}, leaves)
+                    data.get("extra") or {}, leaves, maps, _continual(check, data, files))
+
+
+def _continual(check, data, files) -> Continual | None:
+    raw = data.get("continual")
+    if raw is None:
+        return None
+    check.that(isinstance(raw, dict), "'continual' must be an object")
+    statistics, steps = raw.get("statistics"), raw.get("steps", [])
+    check.that(isinstance(statistics, str) and statistics in files,
+               f"continual.statistics ({statistics!r}) must be a file listed in 'files' with "
+               "its sha256")
+    check.that(isinstance(steps, list) and all(isinstance(s, dict) for s in steps),
+               "continual.steps must be a list of objects")
+    return Continual(statistics, tuple(steps))
 
 
 def _safe_path(check, value) -> str:

@@ -128,7 +128,9 @@ def find_packs() -> list[Found]:
     for root in pack_roots():
         if not root.is_dir():
             continue
-        for folder in sorted(p for p in root.iterdir() if (p / MANIFEST).is_file()):
+        # a name starting with "." is a pack being written or imported (staging), not a pack
+        for folder in sorted(p for p in root.iterdir()
+                             if not p.name.startswith(".") and (p / MANIFEST).is_file()):
             try:
                 found.append(Found(folder, Pack.open(folder), None))
             except PackError as err:

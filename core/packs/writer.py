@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import PackError
-from core.packs.manifest import MANIFEST, Component, FileEntry, Manifest
+from core.packs.manifest import MANIFEST, Component, Continual, FileEntry, Manifest
 from core.packs.store import Pack
 
 
@@ -34,6 +34,8 @@ def write_pack(
     parent: str | None = None,
     extra: dict | None = None,
     leaves: dict[str, dict[str, Component]] | None = None,
+    maps: dict[str, Component] | None = None,
+    continual: Continual | None = None,
 ) -> Pack:
     folder = Path(folder)
     if folder.exists():
@@ -45,7 +47,7 @@ def write_pack(
     try:
         entries = {rel: _write_file(staging, rel, f) for rel, f in files.items()}
         manifest = Manifest(name, version, dim, encoders, heads or {}, entries, parent,
-                            extra or {}, leaves or {})
+                            extra or {}, leaves or {}, maps or {}, continual)
         (staging / MANIFEST).write_text(json.dumps(manifest.to_json(), indent=2) + "\n",
                                         encoding="utf-8")
         Pack.open(staging)  # the manifest we wrote must read back
