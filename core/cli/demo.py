@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.cli import continual
 from core.progress import console_progress
 from core.world.plan import SIZES
 
@@ -46,6 +47,7 @@ def register(sub) -> None:
     library.add_argument("--pack", help="pack (default: the default pack)")
     library.add_argument("--device", default="auto")
     library.set_defaults(run=run_library)
+    continual.register_demo(demo_sub)
     pack = demo_sub.add_parser("pack", help="the demo model pack")
     pack_sub = pack.add_subparsers(dest="pack_command", required=True, metavar="COMMAND")
     build = pack_sub.add_parser(

@@ -14,7 +14,7 @@ VERSION = "0.1.0"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core.cli import demo, evaluate, library, pack, search
+    from core.cli import continual, demo, evaluate, library, pack, search
 
     parser = argparse.ArgumentParser(
         prog="mcr",
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.register(sub)
     library.register(sub)
     search.register(sub)
+    continual.register(sub)
     return parser
 
 
