@@ -157,8 +157,9 @@ def run_demo(pack_ref: str = "demo@1", *, quick: bool = False, seed: int = 0,
         sweep.append({"lambda_min": value, "forgetting": found.forgetting,
                       "plasticity": found.plasticity, "pack_drop": found.pack_drop})
         tracker.advance(message=f"λ_min {value:g}")
-    # The public code's rule (project the gradient, then AdamW) on the same sequence.
-    gradient = run_sequence(sequence, "cmcl", replace(settings, update="gradient"),
+    # The public code's rule (project the gradient, then AdamW with its weight decay 1e-3).
+    gradient = run_sequence(sequence, "cmcl",
+                            replace(settings, update="gradient", weight_decay=1e-3),
                             cancel=cancel)
     tracker.advance(message="CMCL with the gradient projected instead of the update")
     out = {name: summary(result, sequence) for name, result in runs.items()}

@@ -38,6 +38,11 @@ class Method:
         """A map's gradient (`gradient`) or the update about to be applied, as allowed."""
         return update
 
+    def keeps_form(self, modality: str) -> bool:
+        """Whether an update made from this map's constrained gradient by a per-row scaling is
+        already allowed (no second constraint needed)."""
+        return True
+
     def end(self, maps: Maps, step: PairSet, temperature: float) -> None:
         pass
 
@@ -76,6 +81,10 @@ class DNS(Method):
         if found is None or (gradient and modality in self._projected_in_backward):
             return update
         return found(update)
+
+    def keeps_form(self, modality: str) -> bool:
+        found = self._projections.get(modality)
+        return found is None or found.partner is None
 
     @property
     def _projected_in_backward(self) -> set[str]:

@@ -2,10 +2,12 @@
 penalty added to the loss and its constraint applied to every update.
 
 Adam is written out here because where the projection goes decides whether DNS's invariant
-holds. `update="applied"` (the product) projects the update that is actually applied, Adam's
-per-element scaling and the weight decay included; `update="gradient"` projects only the
-gradient and then runs AdamW as the public CMCL code does, which lets the scaling and the decay
-move protected directions (measured in the tests and the README)."""
+holds. `update="applied"` (the product) makes the update that is actually applied keep it:
+Adam's second moment per output row (which preserves the projected form) and any weight decay
+projected, with a final projection of the update wherever the form is not preserved.
+`update="gradient"` projects only the gradient and then runs AdamW (per-element second
+moments, decay on everything) as the public CMCL code does, which lets the scaling and the
+decay move protected directions (measured in the tests and the README)."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ class StepSettings:
     epochs: int = 10
     batch: int = 128
     lr: float = 3e-3
-    weight_decay: float = 1e-3
+    weight_decay: float = 0.0  # the public code's 1e-3 made no difference on the demo
     temperature: float = 0.05
     lambda_min: float = 3e-5  # eigenvalue floor of E[x xᵀ] on unit vectors; lower protects more
     update: str = "applied"
@@ -40,25 +42,29 @@ class StepSettings:
 
 
 class _Adam:
-    def __init__(self, lr: float, weight_decay: float, betas=(0.9, 0.999), eps=1e-8) -> None:
-        self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, betas, eps
+    """Adam, with the second moment either per element (`per_row=False`: AdamW as the public
+    code runs it) or shared by each output row of a map (`per_row=True`, like Adafactor's row
+    factor). A per-row scaling D keeps an update D·G(I − P) in the form G(I − P), so when the
+    partner side spans everything (P̂ = I, the usual case) the projected gradient's update
+    needs no second d×d projection; a per-element scaling does not."""
+
+    def __init__(self, lr: float, per_row: bool, betas=(0.9, 0.999), eps=1e-8) -> None:
+        self.lr, self.per_row, self.betas, self.eps = lr, per_row, betas, eps
         self.state: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self.steps = 0
 
-    def updates(self, weights: dict[str, torch.Tensor], grads: dict[str, torch.Tensor]
-                ) -> dict[str, torch.Tensor]:
-        """ΔW per map: -lr (Adam direction + weight decay · W)."""
+    def directions(self, grads: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         self.steps += 1
         b1, b2 = self.betas
         out = {}
         for m, g in grads.items():
-            first, second = self.state.get(m, (torch.zeros_like(g), torch.zeros_like(g)))
+            squares = (g * g).mean(dim=1, keepdim=True) if self.per_row else g * g
+            first, second = self.state.get(m, (torch.zeros_like(g), torch.zeros_like(squares)))
             first = b1 * first + (1 - b1) * g
-            second = b2 * second + (1 - b2) * g * g
+            second = b2 * second + (1 - b2) * squares
             self.state[m] = (first, second)
-            direction = (first / (1 - b1 ** self.steps)) / (
+            out[m] = (first / (1 - b1 ** self.steps)) / (
                 (second / (1 - b2 ** self.steps)).sqrt() + self.eps)
-            out[m] = -self.lr * (direction + self.weight_decay * weights[m])
         return out
 
 
@@ -74,7 +80,7 @@ def train_step(maps: Maps, step: PairSet, method: Method, settings: StepSettings
     for m in step.modalities:
         maps.ensure(m)
     method.begin(maps, step)
-    adam = _Adam(settings.lr, settings.weight_decay)
+    adam = _Adam(settings.lr, per_row=settings.update == "applied")
     generator = torch.Generator().manual_seed(settings.seed)
     per_epoch = max(1, -(-len(step) // settings.batch))
     tracker.start(f"training {step.name}", settings.epochs * per_epoch)
@@ -94,7 +100,7 @@ def train_step(maps: Maps, step: PairSet, method: Method, settings: StepSettings
             extra = method.penalty(maps, settings.temperature)
             total = loss if extra is None else loss + extra
             total.backward()
-            _apply(maps, step.modalities, method, adam, settings.update)
+            _apply(maps, step.modalities, method, adam, settings)
             losses.append(float(loss.detach()))
             tracker.advance()
         history.append(sum(losses) / max(len(losses), 1))
@@ -103,11 +109,15 @@ def train_step(maps: Maps, step: PairSet, method: Method, settings: StepSettings
 
 
 @torch.no_grad()
-def _apply(maps: Maps, modalities, method: Method, adam: _Adam, rule: str) -> None:
+def _apply(maps: Maps, modalities, method: Method, adam: _Adam, settings: StepSettings) -> None:
+    applied = settings.update == "applied"
     weights = {m: maps.weight(m) for m in modalities}
     grads = {m: method.constrain(m, weights[m].grad, gradient=True) for m in modalities}
-    updates = adam.updates({m: w.detach() for m, w in weights.items()}, grads)
-    for m, delta in updates.items():
-        if rule == "applied":
+    for m, direction in adam.directions(grads).items():
+        delta = -settings.lr * direction
+        if applied and not method.keeps_form(m):
             delta = method.constrain(m, delta)
+        if settings.weight_decay:
+            decay = -settings.lr * settings.weight_decay * weights[m].detach()
+            delta += method.constrain(m, decay) if applied else decay
         weights[m].add_(delta)

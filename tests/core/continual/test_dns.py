@@ -283,3 +283,51 @@ def test_a_projected_update_moves_old_similarities_far_less_than_a_plain_one_of_
 
     assert change(plain) > 1e-2
     assert change(projected) < 1e-5 * change(plain)
+
+
+# --- the factored forms training uses -------------------------------------------------------
+
+
+@pytest.mark.parametrize(("rank", "partner_rank"), [(6, None), (26, None), (6, 20), (26, 20)])
+def test_the_factored_projection_equals_the_matrix_form(rank, partner_rank):
+    """Both branches (k below and above d/2) with a full partner side, and a partial one."""
+    statistics = Statistics(D)
+    x = torch.randn(400, rank, generator=_generator(1)) @ torch.randn(rank, D,
+                                                                      generator=_generator(2))
+    width = partner_rank or D
+    y = torch.randn(400, width, generator=_generator(3)) @ torch.randn(width, D,
+                                                                       generator=_generator(4))
+    statistics.record("a", F.normalize(x, dim=-1), y)
+    factored = statistics.projection("a", LAMBDA)
+    assert (factored.partner is None) == (partner_rank is None)
+    update = torch.randn(D, D, generator=_generator(5))
+    p_hat, p = statistics.projectors("a", LAMBDA)
+    torch.testing.assert_close(factored(update), project(update.double(), p_hat, p).float(),
+                               rtol=0, atol=1e-5)
+
+
+def test_the_gradient_taken_in_backward_is_the_projected_gradient():
+    """DNS's forward makes autograd give G(I - P) directly (P̂ = I): the same as projecting
+    the plain gradient afterwards."""
+    old = PairSet("old", "a", "b", *(F.normalize(torch.randn(300, 6, generator=_generator(s))
+                                                 @ torch.randn(6, D, generator=_generator(s + 1)),
+                                                 dim=-1) for s in (1, 3)))
+    new = PairSet("new", "a", "c", F.normalize(torch.randn(64, D, generator=_generator(7)), dim=-1),
+                  F.normalize(torch.randn(64, D, generator=_generator(8)), dim=-1))
+    statistics = Statistics(D)
+    statistics.record("a", old.x1, torch.randn(300, D, generator=_generator(9)))
+    maps = Maps(D, ["a", "c"])
+    with torch.no_grad():
+        maps.weights["m_a"].add_(0.1 * torch.randn(D, D, generator=_generator(10)))
+    method = DNS(statistics, LAMBDA)
+    method.begin(maps, new)
+    rows = torch.arange(64)
+    loss = (method.embed(maps, 0, new.x1, rows) * maps("c", new.x2)).sum()
+    loss.backward()
+    taken = maps.weights["m_a"].grad.clone()
+    maps.zero_grad()
+    (maps("a", new.x1) * maps("c", new.x2)).sum().backward()
+    p_hat, p = statistics.projectors("a", LAMBDA)
+    expected = project(maps.weights["m_a"].grad.double(), p_hat, p).float()
+    torch.testing.assert_close(taken, expected, rtol=0, atol=1e-5)
+    assert method.keeps_form("a") and not torch.allclose(taken, maps.weights["m_a"].grad)
