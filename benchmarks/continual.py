@@ -66,7 +66,9 @@ def step_times(dim: int, batches: int, repeats: int, noise: float = 1e-2) -> dic
     """Seconds for a step of `batches` batches per epoch: plain, DNS "applied", DNS
     "gradient"."""
     settings = StepSettings(epochs=EPOCHS, batch=BATCH)
-    old = half_used("old", 8 * BATCH, dim, seed=1, noise=noise)
+    # enough samples that the partner side is numerically full rank (n >> d), as a pack's
+    # step 0 (thousands of items) is
+    old = half_used("old", max(8 * BATCH, 4 * dim), dim, seed=1, noise=noise)
     new = pairs("new", "a", "b", batches * BATCH, dim, seed=3)
     base = Maps(dim)
     train_step(base, old, Method(), settings)
