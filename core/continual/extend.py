@@ -137,7 +137,9 @@ def _embed_table(models, table: PairTable, workers, progress, cancel) -> PairSet
 
 def _unmapped(encoder):
     """The pack's encoder before any continual map: steps train on the frozen embeddings."""
-    return getattr(encoder, "inner", encoder)
+    from core.encoders.runtime import MappedEncoder
+
+    return encoder.inner if isinstance(encoder, MappedEncoder) else encoder
 
 
 def _split(pairs: PairSet, seed: int) -> tuple[PairSet, PairSet]:

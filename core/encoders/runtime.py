@@ -13,35 +13,12 @@ from core.packs.manifest import Component
 from core.packs.store import Pack
 
 
-class HeadedEncoder(Encoder):
-    """A leaf space's encoder followed by its Ex-MCR head (leaf-only branch) into the base."""
+class FollowedEncoder(Encoder):
+    """An encoder whose output goes through one more step (`then`) and is normalised."""
 
-    def __init__(self, leaf: Encoder, head) -> None:
-        super().__init__(leaf.device)
-        self.leaf, self.head = leaf, head.to(leaf.device).eval()
-        self.modality, self.dim = leaf.modality, head.Head1.out_features
-        self.rate = getattr(leaf, "rate", None)
-
-    def preprocess(self, item):
-        return self.leaf.preprocess(item)
-
-    def collate(self, items):
-        return self.leaf.collate(items)
-
-    def forward(self, batch):
-        import torch
-
-        with torch.inference_mode():
-            return normalised(self.head.leaf_only(self.leaf.forward(batch).to(self.device)))
-
-
-class MappedEncoder(Encoder):
-    """An encoder followed by a continual step's linear map: normalise(W x)."""
-
-    def __init__(self, inner: Encoder, weight) -> None:
+    def __init__(self, inner: Encoder, dim: int) -> None:
         super().__init__(inner.device)
-        self.inner, self.weight = inner, weight.float().cpu()
-        self.modality, self.dim = inner.modality, int(weight.shape[0])
+        self.inner, self.modality, self.dim = inner, inner.modality, dim
         self.rate = getattr(inner, "rate", None)
 
     def preprocess(self, item):
@@ -50,11 +27,36 @@ class MappedEncoder(Encoder):
     def collate(self, items):
         return self.inner.collate(items)
 
+    def then(self, x):
+        raise NotImplementedError
+
     def forward(self, batch):
         import torch
 
         with torch.inference_mode():
-            return normalised(self.inner.forward(batch) @ self.weight.T)
+            return normalised(self.then(self.inner.forward(batch).to(self.device)))
+
+
+class HeadedEncoder(FollowedEncoder):
+    """A leaf space's encoder followed by its Ex-MCR head (leaf-only branch) into the base."""
+
+    def __init__(self, leaf: Encoder, head) -> None:
+        super().__init__(leaf, head.Head1.out_features)
+        self.head = head.to(leaf.device).eval()
+
+    def then(self, x):
+        return self.head.leaf_only(x)
+
+
+class MappedEncoder(FollowedEncoder):
+    """An encoder followed by a continual step's linear map: normalise(W x)."""
+
+    def __init__(self, inner: Encoder, weight) -> None:
+        super().__init__(inner, int(weight.shape[0]))
+        self.weight = weight.float().to(inner.device)
+
+    def then(self, x):
+        return x @ self.weight.T
 
 
 class PackModels:

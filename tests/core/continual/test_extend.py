@@ -92,7 +92,7 @@ def _seeds(demo_models, pairs_csv) -> list[PairSet]:
     return seed_pairs(pools)
 
 
-def test_extend_writes_a_new_version_and_keeps_the_parent(demo_models, pairs_csv):
+def test_extend_writes_a_new_version_and_keeps_the_parent(demo_models, pairs_csv, quick_data):
     from core.continual.version import load_maps, load_statistics
 
     parent = resolve_pack("demo@1")
@@ -109,6 +109,16 @@ def test_extend_writes_a_new_version_and_keeps_the_parent(demo_models, pairs_csv
     statistics = load_statistics(result.pack)
     assert statistics.modalities["audio"].inputs.count > 0
     assert next_version(parent) == "3"  # demo@2 is taken now
+
+    # a second step continues the chain from demo@2's maps and statistics, on the frozen
+    # embeddings (not demo@2's mapped ones)
+    second = extend(result.pack, pairs_csv, device="cpu")
+    assert second.pack.ref == "demo@3" and second.pack.manifest.parent == "demo@2"
+    assert second.before == pytest.approx(result.after, abs=1e-4)
+    grown = load_statistics(second.pack).modalities["audio"].inputs.count
+    assert grown == statistics.modalities["audio"].inputs.count + second.pairs
+    assert [s["name"] for s in second.pack.manifest.continual.steps] == [
+        "audio-image (pairs.csv)", "audio-image (pairs.csv)"]
 
 
 def test_cancel_writes_nothing(demo_models, pairs_csv):
