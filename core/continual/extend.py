@@ -72,7 +72,8 @@ def extend(parent: Pack, source: str | Path, *, version: str | None = None,
         demo = _demo_seeds(parent, workers, progress, cancel)
     if statistics is None:
         if seeds is None:
-            seeds = demo.seed if demo is not None else seed_pairs(library_pools(library))
+            seeds = (demo.seed if demo is not None
+                     else seed_pairs(library_pools(library, parent.ref)))
         statistics = seed_statistics(dim, seeds)
     probe = Probe(f"{table.m1}-{table.m2}", table.m1, table.m2)
     before = _score_pairs(maps, held, probe)

@@ -33,9 +33,19 @@ def seed_statistics(dim: int, seeds: list[PairSet]) -> Statistics:
     return statistics
 
 
-def library_pools(library, min_items: int = 16) -> dict[str, np.ndarray]:
+def library_pools(library, pack_ref: str | None = None, min_items: int = 16
+                  ) -> dict[str, np.ndarray]:
     """The library's stored vectors per modality (its current space), for packs that have no
-    statistics yet and are not the demo pack."""
+    statistics yet and are not the demo pack; the library must be in `pack_ref`'s space."""
+    if library is None:
+        raise UsageError("The pack has no continual statistics yet, and no library was given "
+                         "whose items could stand in for what it already does",
+                         hint="Pass --library with a library made with this pack.")
+    if pack_ref is not None and library.space != pack_ref:
+        raise UsageError(f"The library {library.folder} holds {library.space} vectors, not "
+                         f"{pack_ref}'s, so its items cannot stand in for what {pack_ref} "
+                         "already does", hint=f"Use a library made with {pack_ref}, or move "
+                         f"one to it with `mcr library reindex --pack {pack_ref}`.")
     pools = {}
     for modality in ("image", "audio", "3d"):
         held = library.catalogue.ids(modalities=[modality])

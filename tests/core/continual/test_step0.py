@@ -33,3 +33,12 @@ def test_too_few_items_is_a_clear_error(new_library, demo_models, plant_copy):
     ingest(lib, demo_models, [plant_copy(5)])
     with pytest.raises(UsageError, match="too few items"):
         library_pools(lib)
+
+
+def test_a_library_of_another_pack_is_refused(new_library, demo_models, plant_copy):
+    lib = new_library()
+    ingest(lib, demo_models, [plant_copy(20)])
+    with pytest.raises(UsageError, match="holds demo@1 vectors, not real@1"):
+        library_pools(lib, "real@1")
+    with pytest.raises(UsageError, match="no library was given"):
+        library_pools(None, "real@1")
