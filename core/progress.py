@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from core.errors import Cancelled
@@ -22,6 +22,9 @@ class Progress:
     done: int
     total: int | None
     message: str = ""
+    # Figures a trainer reports at the end of an epoch (e.g. {"epoch": 3, "loss": 1.2,
+    # "held_out_r1": 0.6}), for live plots; None on ordinary progress records.
+    metrics: Mapping[str, float] | None = None
 
     @property
     def fraction(self) -> float | None:
@@ -35,15 +38,34 @@ CancelFn = Callable[[], bool]
 
 
 class CancelToken:
-    """A thread-safe flag: the GUI sets it, the worker's engine call polls `is_set`."""
+    """A thread-safe flag: the GUI sets it, the worker's engine call polls `is_set`.
+
+    It also pauses: while paused, `is_set` (called by the engine between steps) waits until
+    the job is resumed or cancelled, so any long call can be paused where it polls."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
 
     def set(self) -> None:
         self._event.set()
+        self._running.set()  # a paused job wakes up to see that it is cancelled
+
+    def pause(self) -> None:
+        if not self._event.is_set():
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
 
     def is_set(self) -> bool:
+        while not self._running.wait(0.1):
+            pass
         return self._event.is_set()
 
 
@@ -66,6 +88,13 @@ class Tracker:
         self.check()
         self._done += n
         self._emit(message)
+
+    def report(self, metrics: Mapping[str, float], message: str = "") -> None:
+        """Send figures (an epoch's loss, a held-out score) along with the current progress."""
+        self.check()
+        if self._progress is not None:
+            self._progress(Progress(self._stage, self._done, self._total, message,
+                                    dict(metrics)))
 
     def cancelled(self) -> bool:
         return self._cancel is not None and bool(self._cancel())

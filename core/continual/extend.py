@@ -79,7 +79,8 @@ def extend(parent: Pack, source: str | Path, *, version: str | None = None,
     before = _score_pairs(maps, held, probe)
     pack_before = _score_pack(maps, demo)
     method = DNS(statistics, settings.lambda_min)
-    losses = train_step(maps, train, method, settings, progress=progress, cancel=cancel)
+    losses = train_step(maps, train, method, settings, progress=progress, cancel=cancel,
+                        probe=lambda m: {"held_out_r1": _score_pairs(m, held, probe)["R@1"]})
     Tracker(progress, cancel).start("writing the new pack version")
     method.end(maps, train, settings.temperature)
     after = _score_pairs(maps, held, probe)

@@ -11,6 +11,8 @@ decay move protected directions (measured in the tests and the README)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dataclasses import asdict, dataclass
 
 import torch
@@ -69,10 +71,12 @@ class _Adam:
 
 
 def train_step(maps: Maps, step: PairSet, method: Method, settings: StepSettings, *,
-               progress: ProgressFn | None = None, cancel: CancelFn | None = None
-               ) -> list[float]:
+               progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+               probe: Callable[[Maps], dict[str, float]] | None = None) -> list[float]:
     """Train `maps` in place on one step; returns the mean loss of each epoch. The method's
-    `end` (its statistics, Fisher or buffer) is run by the caller once the step is kept."""
+    `end` (its statistics, Fisher or buffer) is run by the caller once the step is kept.
+    After every epoch, `progress` gets {"epoch", "loss"} and what `probe(maps)` measures
+    (e.g. held-out retrieval), for live plots; probing does not change the training."""
     if settings.update not in UPDATES:
         raise UsageError(f"Unknown update rule {settings.update!r}",
                          hint=f"Use {' or '.join(UPDATES)}.")
@@ -104,6 +108,11 @@ def train_step(maps: Maps, step: PairSet, method: Method, settings: StepSettings
             losses.append(float(loss.detach()))
             tracker.advance()
         history.append(sum(losses) / max(len(losses), 1))
+        figures = {"epoch": len(history), "loss": history[-1]}
+        if probe is not None:
+            with torch.no_grad():
+                figures.update(probe(maps))
+        tracker.report(figures, f"epoch {len(history)}: loss {history[-1]:.3f}")
     maps.zero_grad()
     return history
 

@@ -142,9 +142,11 @@ def _envelope(x: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
     return np.minimum(curve[:-1], curve[1:]), np.maximum(curve[:-1], curve[1:])
 
 
-def _view_axes() -> np.ndarray:
-    """Rows: screen right, screen up, towards the viewer, for the fixed oblique view (y up)."""
-    el, az = math.radians(ELEVATION_DEG), math.radians(AZIMUTH_DEG)
+def _view_axes(azimuth: float = AZIMUTH_DEG, elevation: float = ELEVATION_DEG) -> np.ndarray:
+    """Rows: screen right, screen up, towards the viewer, for a view from `elevation` degrees
+    above the horizon (kept within +-89, y up) and `azimuth` degrees around the y axis."""
+    el = math.radians(max(-89.0, min(89.0, elevation)))
+    az = math.radians(azimuth)
     toward = np.array([math.cos(el) * math.sin(az), math.sin(el), math.cos(el) * math.cos(az)])
     right = np.cross([0.0, 1.0, 0.0], toward)
     right /= np.linalg.norm(right)
@@ -152,11 +154,11 @@ def _view_axes() -> np.ndarray:
     return np.stack([right, up, toward])
 
 
-_VIEW = _view_axes()
-
-
-def cloud_preview(points: np.ndarray) -> Image.Image:
-    """An RGB `PREVIEW_SIZE` square depth-shaded view of an (N, 3) point cloud.
+def cloud_preview(points: np.ndarray, *, azimuth: float = AZIMUTH_DEG,
+                  elevation: float = ELEVATION_DEG, size: int = PREVIEW_SIZE) -> Image.Image:
+    """An RGB `size` square depth-shaded view of an (N, 3) point cloud, seen from `azimuth` /
+    `elevation` (the defaults give the cached preview; the desktop's 3D view turns the cloud by
+    changing them).
 
     Extra columns (normals, colours) are ignored and rows with NaN or infinite coordinates
     dropped. The cloud is centred on its bounding box and scaled so its farthest point touches
@@ -171,7 +173,6 @@ def cloud_preview(points: np.ndarray) -> Image.Image:
     p = p[:, :3].astype(np.float64)
     p = p[np.isfinite(p).all(axis=1)]
 
-    size = PREVIEW_SIZE
     pixels = np.empty((size * size, 3), dtype=np.uint8)
     pixels[:] = BACKGROUND
     if len(p):
@@ -180,7 +181,7 @@ def cloud_preview(points: np.ndarray) -> Image.Image:
         if extent > 0.0:
             p /= extent  # first into [-1, 1] so squaring cannot overflow
             p /= math.sqrt(float((p * p).sum(axis=1).max()))
-        screen = p @ _VIEW.T  # right, up, nearness; each within [-1, 1]
+        screen = p @ _view_axes(azimuth, elevation).T  # right, up, nearness; each within [-1, 1]
 
         nearness = screen[:, 2]
         span = float(nearness.max() - nearness.min())
@@ -188,7 +189,7 @@ def cloud_preview(points: np.ndarray) -> Image.Image:
         # z-buffer: each pixel keeps the smallest (depth, point index) key of the splats on it,
         # so the nearest point wins and ties go to the earlier point, whatever the order
         key = (np.rint(far * _DEPTH_LEVELS).astype(np.int64) << 32) | np.arange(len(p))
-        half = size / 2 - _CLOUD_MARGIN
+        half = size / 2 - _CLOUD_MARGIN * size / PREVIEW_SIZE
         cx = np.floor(size / 2 + screen[:, 0] * half).astype(np.int64)
         cy = np.floor(size / 2 - screen[:, 1] * half).astype(np.int64)
         splat = 3 if len(p) <= _BIG_CLOUD else 2

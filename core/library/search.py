@@ -63,6 +63,20 @@ def file_query(models, path: str | Path) -> Query:
     return Query(_forward(encoder, decoder_for(encoder)(path)), modality, str(path))
 
 
+def image_query(models, image, source: str = "pasted image") -> Query:
+    """A query from a picture in memory (a pasted image): a PIL image or an RGB uint8 array."""
+    from PIL import Image
+
+    if not isinstance(image, Image.Image):
+        array = np.asarray(image)
+        if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2]) < 1:
+            raise EmptyInputError("The pasted picture is empty or not RGB",
+                                  hint="Copy an image and paste it again.")
+        image = Image.fromarray(np.ascontiguousarray(array[..., :3], np.uint8), "RGB")
+    encoder = _encoder(models, "image")
+    return Query(_forward(encoder, image.convert("RGB")), "image", source)
+
+
 def recording_query(models, samples: np.ndarray, rate: int) -> Query:
     """A query from raw samples (the microphone): mono or [N, channels], any rate."""
     from core.io.audio import from_array

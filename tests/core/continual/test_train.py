@@ -78,7 +78,8 @@ def test_progress_is_reported_and_cancel_raises():
     train_step(Maps(D), pairs, Method(), StepSettings(epochs=2, batch=32),
                progress=seen.append)
     assert seen[0].done == 0 and seen[0].total == 8 and "toy" in seen[0].stage
-    assert [p.done for p in seen] == list(range(9))
+    assert [p.done for p in seen if p.metrics is None] == list(range(9))
+    assert [(p.done, p.metrics["epoch"]) for p in seen if p.metrics] == [(4, 1), (8, 2)]
 
     polls = []
 
@@ -118,3 +119,24 @@ def test_every_method_trains_a_step_to_finite_maps():
             assert all(torch.isfinite(torch.tensor(losses)))
         assert all(torch.isfinite(w).all() for w in maps.matrices().values())
         assert maps.modalities == ["a", "b", "c"]
+
+
+def test_each_epoch_reports_its_loss_and_the_probe_without_changing_training():
+    settings = StepSettings(epochs=3, batch=32, lr=1e-2, seed=5)
+
+    def run(probe):
+        maps = Maps(D)
+        seen = []
+        history = train_step(maps, separable_pairs(seed=2), Method(), settings,
+                             progress=seen.append, probe=probe)
+        return history, [p.metrics for p in seen if p.metrics], maps.matrices()
+
+    plain, plain_reports, plain_maps = run(None)
+    calls = []
+    probed, reports, maps = run(lambda m: calls.append(1) or {"held_out_r1": 0.5})
+    assert probed == plain and len(calls) == 3
+    assert [r["epoch"] for r in reports] == [1, 2, 3]
+    assert [r["loss"] for r in reports] == plain
+    assert all(r["held_out_r1"] == 0.5 for r in reports)
+    assert all("held_out_r1" not in r for r in plain_reports)
+    assert all(torch.equal(plain_maps[k], maps[k]) for k in maps)

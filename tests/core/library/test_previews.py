@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from core.library.previews import (
-    _VIEW,
+    _view_axes,
     BACKGROUND,
     PREVIEW_SIZE,
     WAVE_HEIGHT,
@@ -225,7 +225,7 @@ def test_cloud_is_centred_and_scaled_whatever_its_position_and_size():
 
 def _layer(screen_x: tuple[float, float], nearness: float, n: int = 8000) -> np.ndarray:
     """Points filling a flat patch square to the fixed view, at a given depth."""
-    right, up, toward = _VIEW
+    right, up, toward = _view_axes()
     rng = np.random.default_rng(3)
     x = rng.uniform(*screen_x, size=(n, 1))
     y = rng.uniform(-1, 1, size=(n, 1))
@@ -339,3 +339,17 @@ def test_failed_write_leaves_no_temporary_file(tmp_path):
     with pytest.raises(OSError, match="disk full"):
         write_preview(Broken(), target)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_cloud_turned_round_is_drawn_mirrored_and_sizes_follow():
+    rng = np.random.default_rng(5)
+    # an L shape in the x-y plane: seen from the front and from behind it is mirrored
+    points = np.r_[np.c_[rng.uniform(-1, 1, 4000), rng.uniform(-1, -0.7, 4000), np.zeros(4000)],
+                   np.c_[rng.uniform(-1, -0.7, 4000), rng.uniform(-1, 1, 4000), np.zeros(4000)]]
+    front = _not_background(cloud_preview(points, azimuth=0, elevation=0))
+    back = _not_background(cloud_preview(points, azimuth=180, elevation=0))
+    assert (front != back).mean() > 0.05
+    assert (front != back[:, ::-1]).mean() < 0.01
+    assert cloud_preview(points, size=96).size == (96, 96)
+    top = _not_background(cloud_preview(points, elevation=90))  # clamped, still a picture
+    assert top.any()
