@@ -12,7 +12,6 @@ decay move protected directions (measured in the tests and the README)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-
 from dataclasses import asdict, dataclass
 
 import torch

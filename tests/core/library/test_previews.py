@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 from core.library.previews import (
-    _view_axes,
     BACKGROUND,
     PREVIEW_SIZE,
     WAVE_HEIGHT,
+    _view_axes,
     cloud_preview,
     image_preview,
     make_preview,
