@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.progress import Progress
+from core.status import MODALITY_NAMES
 from desktop.context import Context
 from desktop.theme import MODALITY_LABELS
 
@@ -199,7 +200,7 @@ class LibraryTab(QWidget):
                      on_done=done, group="library-list")
 
     def show_stats(self, stats: dict) -> None:
-        kinds = ", ".join(f"{n} {MODALITY_LABELS.get(m, m).lower()}"
+        kinds = ", ".join(f"{n} {MODALITY_NAMES.get(m, m)}"
                           for m, n in sorted(stats["modalities"].items()))
         roots = "<br>".join(stats["roots"]) or "none yet"
         self.stats.setText(f"{stats['items']} items ({kinds or 'none'})<br>"

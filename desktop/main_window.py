@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self.ctx.run("opening the library", job, on_done=self._opened, on_error=failed)
 
     def _opened(self, info) -> None:
-        self.show_info(info)
+        self.ctx.session_changed(info)  # the status bar is one of the listeners
         self.search_tab.info.setText("Ready: drop a file, type, paste or record.")
         if info.repairs:
             self.notifications.notify("info", "The library was repaired on opening: "

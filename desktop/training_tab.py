@@ -1,6 +1,7 @@
-"""The Training tab: run the Ex-MCR alignment, or a continual extension step (CMCL), on the demo
-world or on the user's own pairs; watch loss and held-out retrieval per epoch, pause or cancel,
-read the evaluation against the previous version at the end, and switch to the new version."""
+"""The Training tab: run a continual extension step (CMCL) on the demo plant's inspection notes
+or on the user's own pairs; watch loss and held-out retrieval per epoch, pause or cancel, read
+the evaluation against the previous version at the end, and switch to the new version.
+(Re-running the Ex-MCR alignment from here is not built yet: `mcr demo pack build` does it.)"""
 
 from __future__ import annotations
 
@@ -30,7 +31,6 @@ from desktop.context import Context
 from desktop.widgets.line_plot import LinePlot
 
 JOBS = {
-    "align": "Ex-MCR alignment of the demo pack (demo world)",
     "cmcl-demo": "Continual step, CMCL: the plant's inspection notes with photos (demo)",
     "cmcl-mine": "Continual step, CMCL: my pairs (a CSV or a folder by concept)",
 }
@@ -70,11 +70,6 @@ class TrainingTab(QWidget):
         self.source_widgets = (self.source, browse)
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 500)
-        self.per_concept = QSpinBox()
-        self.per_concept.setRange(2, 60)
-        self.per_concept.setValue(6)
-        self.per_concept.setToolTip("Unpaired items per concept in the pools (more trains "
-                                    "better and takes longer)")
         self.lambda_min = QDoubleSpinBox()
         self.lambda_min.setDecimals(6)
         self.lambda_min.setRange(1e-6, 1e-2)
@@ -85,7 +80,6 @@ class TrainingTab(QWidget):
         form.addRow("Job", self.kind)
         form.addRow("Pairs", source_row)
         form.addRow("Epochs", self.epochs)
-        form.addRow("Pool items per concept", self.per_concept)
         form.addRow("Protection threshold λ_min", self.lambda_min)
         left.addWidget(setup)
 
@@ -140,9 +134,7 @@ class TrainingTab(QWidget):
         kind = self.kind.currentData()
         for widget in self.source_widgets:
             widget.setEnabled(kind == "cmcl-mine")
-        self.per_concept.setEnabled(kind == "align")
-        self.lambda_min.setEnabled(kind != "align")
-        self.epochs.setValue(20 if kind == "align" else 10)
+        self.epochs.setValue(10)
 
     def _choose_source(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Pairs for a continual step", "",
@@ -162,18 +154,11 @@ class TrainingTab(QWidget):
         self.table.setRowCount(0)
         self.use.setEnabled(False)
         self.result = None
-        fn = self._align_job() if kind == "align" else self._cmcl_job(kind)
+        fn = self._cmcl_job(kind)
         self._running(True)
         self.state.setText("Starting…")
         self.job = self.ctx.run(JOBS[kind].split(":")[0].lower(), fn, on_done=self._done,
                                 on_error=self._failed, on_progress=self._progress)
-
-    def _align_job(self):
-        from core.training.align import align_demo
-
-        epochs, per_concept = self.epochs.value(), self.per_concept.value()
-        return lambda p, c: align_demo(per_concept=per_concept, epochs=epochs, progress=p,
-                                       cancel=c)
 
     def _cmcl_job(self, kind: str):
         from core.continual.extend import extend
@@ -270,9 +255,9 @@ class TrainingTab(QWidget):
         for r, (name, before, after) in enumerate(rows):
             for c, value in enumerate((name, f"{before:.3f}", f"{after:.3f}")):
                 self.table.setItem(r, c, QTableWidgetItem(value))
-        self.table.resizeColumnsToContents()
         parent = getattr(result, "previous", None) or getattr(result, "parent", "")
         self.table.setHorizontalHeaderLabels(["Held-out R@1", parent, result.pack.ref])
+        self.table.resizeColumnsToContents()
         self.use.setText(f"Use {result.pack.ref} now")
         self.use.setEnabled(True)
         self.state.setText(f"Done in {format_seconds(result.seconds)}: {result.pack.ref} "
@@ -283,13 +268,14 @@ class TrainingTab(QWidget):
 
     @staticmethod
     def evaluation_rows(result) -> list[tuple[str, float, float]]:
-        if hasattr(result, "table"):  # alignment
-            return list(result.table)
-        rows = [(f"new pairs: {k}", result.before[k], result.after[k])
-                for k in result.before if k in result.after]
-        rows += [(f"pack's own: {k}", result.pack_before[k], result.pack_after[k])
-                 for k in result.pack_before if k in result.pack_after]
-        return rows
+        """R@1 of the new pairs (both directions and their mean) and of the pack's own pairs
+        (the demo pack: what it could do before, which the step must keep)."""
+        def r1(prefix: str, before: dict, after: dict) -> list:
+            return [(f"{prefix}: {k.replace(' R@1', '') if k != 'R@1' else 'mean'}",
+                     before[k], after[k]) for k in before if k.endswith("R@1") and k in after]
+
+        return (r1("new pairs", result.before, result.after)
+                + r1("pack's own", result.pack_before, result.pack_after))
 
     def use_new_version(self) -> None:
         if self.result is None:

@@ -152,8 +152,8 @@ class SearchTab(QWidget):
                                                      "library, drop it on the Library tab.")
             return
         self._run(f"searching with {os.path.basename(path)}",
-                  lambda p, c, k, m: (self.ctx.session.search_file(path, k, m),
-                                      self.ctx.session.decode(path)))
+                  lambda p, c, k, m: (self.ctx.session.search_file(path, k, m), None))
+        self._preview(path)
 
     def search_image(self, image: QImage) -> None:
         if image.isNull():
@@ -168,12 +168,24 @@ class SearchTab(QWidget):
 
     def search_item(self, item_id: int) -> None:
         """More like this: an item of the library as the query."""
-        def job(p, c, k, m):
-            result = self.ctx.session.search_item(item_id, k, m)
-            path = result.query.source
-            return result, (self.ctx.session.decode(path) if os.path.isfile(path) else None)
+        def shown(result) -> None:
+            if os.path.isfile(result.query.source):
+                self._preview(result.query.source)
 
-        self._run(f"searching like item {item_id}", job)
+        self._run(f"searching like item {item_id}",
+                  lambda p, c, k, m: (self.ctx.session.search_item(item_id, k, m), None),
+                  then=shown)
+
+    def _preview(self, path: str) -> None:
+        """Decode the query file for its preview after the search: results come first."""
+        def show(decoded) -> None:
+            self.query.show_decoded(decoded)
+            if decoded.modality == "audio":
+                self._query_sound = (decoded.samples, decoded.rate)
+
+        self.ctx.run(f"previewing {os.path.basename(path)}",
+                     lambda p, c: self.ctx.session.decode(path), on_done=show,
+                     on_error=lambda err, details: None, group="preview")
 
     def search_recording(self, samples: np.ndarray, rate: int) -> None:
         self.query.show_sound(samples, rate, "recording")
@@ -182,17 +194,18 @@ class SearchTab(QWidget):
                   lambda p, c, k, m: (self.ctx.session.search_recording(samples, rate, k, m),
                                       None))
 
-    def _run(self, name: str, fn) -> None:
+    def _run(self, name: str, fn, then=None) -> None:
         k = self.ctx.settings.results
-        self.info.setText("Searching…")
-        self.ctx.run(name, lambda p, c: fn(p, c, k, None), on_done=self._show, group="search")
 
-    def _show(self, found) -> None:
-        result, decoded = found
-        if decoded is not None:
-            self.query.show_decoded(decoded)
-            if decoded.modality == "audio":
-                self._query_sound = (decoded.samples, decoded.rate)
+        def done(found) -> None:
+            self._show(found[0])
+            if then is not None:
+                then(found[0])
+
+        self.info.setText("Searching…")
+        self.ctx.run(name, lambda p, c: fn(p, c, k, None), on_done=done, group="search")
+
+    def _show(self, result) -> None:
         self.result = result
         visible = self.visible_modalities()
         self.grid.show_hits(result.hits, visible)

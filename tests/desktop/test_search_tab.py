@@ -38,7 +38,9 @@ def test_a_dropped_file_finds_every_modality_ranked(window, qtbot, plant_files, 
     # what is painted: one strip per modality with the hits in order, the query previewed
     strips = {m: s for m, (_, s) in tab.grid.sections.items()}
     assert {m: s.count() for m, s in strips.items()} == {"image": 5, "audio": 5, "3d": 5}
-    assert tab.query.stack.currentWidget() is tab.query.pages[KINDS[folder]]
+    # the query's preview follows the results
+    qtbot.waitUntil(lambda: tab.query.stack.currentWidget() is tab.query.pages[KINDS[folder]],
+                    timeout=10_000)
     assert path.name in tab.query.caption.text()
 
 
