@@ -27,20 +27,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.cli.tables import human_bytes
 from core.progress import Progress
 from core.status import MODALITY_NAMES
 from desktop.context import Context
 from desktop.theme import MODALITY_LABELS
 
 COLUMNS = ("Modality", "File", "Folder", "Size", "Added", "Tags")
-
-
-def human_size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 class ItemsModel(QAbstractTableModel):
@@ -82,7 +75,7 @@ class ItemsModel(QAbstractTableModel):
         if column == 2:
             return os.path.dirname(item.path)
         if column == 3:
-            return human_size(item.size)
+            return human_bytes(item.size)
         if column == 4:
             return dt.datetime.fromtimestamp(item.added).strftime("%Y-%m-%d %H:%M")
         return ", ".join(item.tags)
@@ -204,7 +197,7 @@ class LibraryTab(QWidget):
                           for m, n in sorted(stats["modalities"].items()))
         roots = "<br>".join(stats["roots"]) or "none yet"
         self.stats.setText(f"{stats['items']} items ({kinds or 'none'})<br>"
-                           f"{stats['files']} files, {human_size(stats['bytes'])}<br>"
+                           f"{stats['files']} files, {human_bytes(stats['bytes'])}<br>"
                            f"searchable: {stats['indexed']}<br>space: {stats['pack']}<br>"
                            f"library: {stats['folder']}<br>folders: {roots}")
 
