@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -46,22 +47,36 @@ def exmcr_loss(head: ExMCRHead, batch: Tuples, settings: HeadTraining) -> torch.
     return inter + settings.intra_weight * intra
 
 
+Probe = Callable[[torch.nn.Module], Mapping[str, float]]
+
+
 def train_head(tuples: Tuples, settings: HeadTraining | None = None, *,
                progress: ProgressFn | None = None, cancel: CancelFn | None = None,
-               checkpoint: str | Path | None = None) -> tuple[ExMCRHead, list[float]]:
-    """Train an Ex-MCR head on the tuples; returns it in eval mode and each epoch's loss."""
+               checkpoint: str | Path | None = None, probe: Probe | None = None,
+               tag: Mapping[str, object] | None = None) -> tuple[ExMCRHead, list[float]]:
+    """Train an Ex-MCR head on the tuples; returns it in eval mode and each epoch's loss.
+    `probe` and `tag`: see `train_projector`."""
     settings = settings or HeadTraining()
     torch.manual_seed(settings.seed)
     head = ExMCRHead(tuples.leaf_only.shape[1])
-    return train_projector(head, tuples, exmcr_loss, settings, progress, cancel, checkpoint)
+    return train_projector(head, tuples, exmcr_loss, settings, progress, cancel, checkpoint,
+                           probe=probe, tag=tag)
 
 
 def train_projector(head: torch.nn.Module, tuples: Tuples, loss_fn, settings: HeadTraining,
                     progress: ProgressFn | None = None, cancel: CancelFn | None = None,
-                    checkpoint: str | Path | None = None):
+                    checkpoint: str | Path | None = None, *, probe: Probe | None = None,
+                    tag: Mapping[str, object] | None = None):
     """The training loop shared by Ex-MCR, C-MCR and the paired oracle. With `checkpoint`, the
     state is saved after every epoch and a run with the same settings and data resumes from it
-    (bit-identical to an uninterrupted run)."""
+    (bit-identical to an uninterrupted run).
+
+    After every epoch, `progress` gets a metrics record {"epoch" (1-based), "loss" (the epoch's
+    mean), what `probe(head)` measures (e.g. held-out retrieval), and the entries of `tag`
+    (e.g. {"leaf": "audio"}, to tell runs apart)}, for live plots. The probe sees the head in
+    eval mode under no_grad, with the random state saved and restored around it, so probing
+    does not change the training. Epochs restored from a checkpoint are reported first, with
+    their loss (and the probe for the last of them, whose weights were restored)."""
     generator = torch.Generator().manual_seed(settings.seed)
     head.train()
     optimizer = torch.optim.AdamW([p for p in head.parameters() if p.requires_grad],
@@ -79,6 +94,11 @@ def train_projector(head: torch.nn.Module, tuples: Tuples, loss_fn, settings: He
     tracker = Tracker(progress, cancel)
     tracker.start("training head", total)
     tracker.advance(len(history) * steps_per_epoch)
+    for epoch, loss in enumerate(history, start=1):  # resumed: their figures, for the plots
+        figures = {"epoch": epoch, "loss": loss}
+        if probe is not None and epoch == len(history):  # the head is this epoch's
+            figures.update(_probed(head, probe))
+        tracker.report({**figures, **(tag or {})}, f"epoch {epoch}: loss {loss:.3f} (resumed)")
     for _ in range(len(history), settings.epochs):
         order = torch.randperm(n, generator=generator)
         losses = []
@@ -94,7 +114,23 @@ def train_projector(head: torch.nn.Module, tuples: Tuples, loss_fn, settings: He
         history.append(sum(losses) / len(losses))
         if checkpoint is not None:
             _save(Path(checkpoint), identity, head, optimizer, schedule, generator, history)
+        figures = {"epoch": len(history), "loss": history[-1]}
+        if probe is not None:
+            figures.update(_probed(head, probe))
+        tracker.report({**figures, **(tag or {})},
+                       f"epoch {len(history)}: loss {history[-1]:.3f}")
     return head.eval(), history
+
+
+def _probed(head: torch.nn.Module, probe: Probe) -> dict[str, float]:
+    """What `probe` measures on the head in eval mode (BatchNorm's running statistics are not
+    updated) without gradients; the global random state and train mode are restored."""
+    head.eval()
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            return dict(probe(head))
+    finally:
+        head.train()
 
 
 def _digest(tuples: Tuples) -> str:

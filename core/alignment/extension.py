@@ -6,7 +6,9 @@ Inputs are embeddings, not files: a pool embedded once by every tower that can s
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from core.alignment.exmcr import HeadTraining, train_head
 from core.alignment.heads import ExMCRHead
 from core.alignment.pseudo_pairs import Pools, aggregate, oracle_tuples
 from core.errors import UsageError
-from core.progress import CancelFn, ProgressFn
+from core.progress import CancelFn, Progress, ProgressFn
 
 METHODS = ("exmcr", "cmcr", "oracle")
 
@@ -114,9 +116,15 @@ def leaf_pools(pool: Embeddings, leaf: Leaf) -> Pools:
 def train_extension(pool: Embeddings, settings: ExtensionSettings | None = None, *,
                     leaves: tuple[str, ...] = tuple(LEAVES),
                     progress: ProgressFn | None = None, cancel: CancelFn | None = None,
-                    checkpoint_dir: str | Path | None = None) -> Extension:
+                    checkpoint_dir: str | Path | None = None,
+                    probes: dict[str, Callable[[torch.nn.Module], Mapping[str, float]]]
+                    | None = None) -> Extension:
     """Pseudo-pairs from the pools, then per leaf the Ex-MCR head and, when asked for, the C-MCR
-    projectors and the oracle head. The base embeddings are read, never written."""
+    projectors and the oracle head. The base embeddings are read, never written.
+
+    Every epoch sends a metrics record to `progress` ({"epoch", "loss", "leaf", "method"});
+    `probes[leaf]`, given the Ex-MCR head of that leaf (eval mode, no gradients), adds its
+    figures (e.g. {"held_out_r1": ...}) to that head's records."""
     settings = settings or ExtensionSettings()
     unknown = set(settings.methods) - set(METHODS)
     if unknown:
@@ -139,12 +147,14 @@ def train_extension(pool: Embeddings, settings: ExtensionSettings | None = None,
             started = time.perf_counter()
             out.exmcr[name], out.history["exmcr"][name] = train_head(
                 tuples, settings.head, progress=progress, cancel=cancel,
-                checkpoint=ckpt("exmcr", name))
+                checkpoint=ckpt("exmcr", name), probe=(probes or {}).get(name),
+                tag={"leaf": name, "method": "exmcr"})
             out.seconds[f"exmcr:{name}"] = round(time.perf_counter() - started, 2)
         if "cmcr" in settings.methods:
             started = time.perf_counter()
             model, out.history["cmcr"][name] = train_cmcr(
-                tuples, settings.head, base=shared_base, progress=progress, cancel=cancel,
+                tuples, settings.head, base=shared_base, cancel=cancel,
+                progress=_tagged(progress, {"leaf": name, "method": "cmcr"}),
                 checkpoint=ckpt("cmcr", name))
             out.cmcr[name], shared_base = model, model.base
             out.seconds[f"cmcr:{name}"] = round(time.perf_counter() - started, 2)
@@ -155,9 +165,21 @@ def train_extension(pool: Embeddings, settings: ExtensionSettings | None = None,
             started = time.perf_counter()
             out.oracle[name], out.history["oracle"][name] = train_head(
                 oracle_tuples(pools, labels, seed=settings.head.seed), settings.head,
-                progress=progress, cancel=cancel, checkpoint=ckpt("oracle", name))
+                progress=progress, cancel=cancel, checkpoint=ckpt("oracle", name),
+                tag={"leaf": name, "method": "oracle"})
             out.seconds[f"oracle:{name}"] = round(time.perf_counter() - started, 2)
     return out
+
+
+def _tagged(progress: ProgressFn | None, tag: dict) -> ProgressFn | None:
+    """`progress` with `tag` added to every metrics record."""
+    if progress is None:
+        return None
+
+    def forward(p: Progress) -> None:
+        progress(p if p.metrics is None else dataclasses.replace(p, metrics={**p.metrics, **tag}))
+
+    return forward
 
 
 @torch.no_grad()

@@ -108,8 +108,8 @@ def train_step(maps: Maps, step: PairSet, method: Method, settings: StepSettings
             tracker.advance()
         history.append(sum(losses) / max(len(losses), 1))
         figures = {"epoch": len(history), "loss": history[-1]}
-        if probe is not None:
-            with torch.no_grad():
+        if probe is not None:  # the random state is restored: a probe cannot move training
+            with torch.random.fork_rng(devices=[]), torch.no_grad():
                 figures.update(probe(maps))
         tracker.report(figures, f"epoch {len(history)}: loss {history[-1]:.3f}")
     maps.zero_grad()

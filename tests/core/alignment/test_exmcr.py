@@ -73,3 +73,44 @@ def test_cmcr_and_the_paired_oracle_also_learn_the_emergent_pair():
         o = retrieval_scores(head.leaf_only(audio).numpy(), labels.numpy(), image.numpy(),
                              image_labels.numpy())
     assert c["R@1"] > 0.25 and o["R@1"] > 0.5, (c, o)
+
+
+def test_each_epoch_reports_loss_tag_and_probe_without_changing_training(tmp_path):
+    from core.alignment.exmcr import exmcr_loss, train_projector
+    from core.alignment.heads import ExMCRHead
+
+    tuples = _tuples(make_spaces())
+    settings = HeadTraining(epochs=3, batch_size=128, warmup_steps=2)
+
+    def run(probe=None, tag=None, checkpoint=None):
+        seen = []
+        head, history = train_head(tuples, settings, progress=seen.append, probe=probe,
+                                   tag=tag, checkpoint=checkpoint)
+        return head, history, [p.metrics for p in seen if p.metrics is not None]
+
+    plain, plain_history, plain_reports = run()
+    modes = []
+
+    def probe(head):
+        modes.append(head.training)
+        torch.rand(3)  # a probe that draws random numbers must not move the training
+        return {"held_out_r1": 0.25}
+
+    probed, history, reports = run(probe, {"leaf": "audio"})
+    assert history == plain_history and modes == [False] * 3
+    for key, value in plain.state_dict().items():  # BatchNorm's running statistics included
+        assert torch.equal(value, probed.state_dict()[key]), key
+    assert [r["epoch"] for r in reports] == [1, 2, 3]
+    assert [r["loss"] for r in reports] == history
+    assert all(r["held_out_r1"] == 0.25 and r["leaf"] == "audio" for r in reports)
+    assert plain_reports == [{"epoch": e, "loss": v} for e, v in enumerate(history, 1)]
+
+    # A resumed run reports its restored epochs' losses, and probes the restored head.
+    checkpoint = tmp_path / "head.pt"
+    torch.manual_seed(0)
+    train_projector(ExMCRHead(tuples.leaf_only.shape[1]), tuples, exmcr_loss,
+                    HeadTraining(epochs=3, batch_size=128, warmup_steps=2), checkpoint=checkpoint)
+    _, resumed, resumed_reports = run(probe, {"leaf": "audio"}, checkpoint)
+    assert resumed == history
+    assert [(r["epoch"], r["loss"], "held_out_r1" in r) for r in resumed_reports] == [
+        (e, v, e == 3) for e, v in enumerate(history, 1)]  # the restored head is epoch 3's

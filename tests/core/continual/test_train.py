@@ -140,3 +140,26 @@ def test_each_epoch_reports_its_loss_and_the_probe_without_changing_training():
     assert all(r["held_out_r1"] == 0.5 for r in reports)
     assert all("held_out_r1" not in r for r in plain_reports)
     assert all(torch.equal(plain_maps[k], maps[k]) for k in maps)
+
+
+def test_a_probe_sees_no_gradients_and_its_random_draws_do_not_move_training():
+    settings = StepSettings(epochs=2, batch=32, lr=1e-2, seed=3)
+
+    def run(probe):
+        maps = Maps(D)
+        seen = []
+        torch.manual_seed(0)
+        history = train_step(maps, separable_pairs(seed=4), Replay(capacity=32), settings,
+                             progress=seen.append, probe=probe)
+        return history, [p.metrics for p in seen if p.metrics], maps.matrices(), torch.rand(1)
+
+    def probe(maps):
+        assert not torch.is_grad_enabled()
+        torch.rand(5)
+        return {"held_out_r1": 1.0}
+
+    plain, _, plain_maps, plain_next = run(None)
+    probed, reports, maps, probed_next = run(probe)
+    assert probed == plain and torch.equal(plain_next, probed_next)
+    assert all(torch.equal(plain_maps[k], maps[k]) for k in maps)
+    assert [(r["epoch"], r["held_out_r1"]) for r in reports] == [(1, 1.0), (2, 1.0)]
