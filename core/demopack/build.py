@@ -70,7 +70,7 @@ def build_demo_pack(work: str | Path, *, seed: int = 0, size: str = "full",
         cancel=cancel)
     lap("spaces")
     parent = _spaces_pack(spaces_dir, spaces, work / "packs" / f"{NAME}-0")
-    pool, test = (_embedded(parent, world, split, work, workers, progress, cancel)
+    pool, test = (embedded_split(parent, world, split, work, workers, progress, cancel)
                   for split in ("pool", "test"))
     lap("embedding")
     settings = _alignment_settings()[budget]
@@ -144,8 +144,10 @@ def _spaces_summary(spaces: dict) -> dict:
                                                             "budget": spaces["budget"]}
 
 
-def _embedded(pack, world: Path, split: str, work: Path, workers, progress, cancel,
-              leaves: bool = True):
+def embedded_split(pack, world: Path, split: str, work: Path, workers, progress, cancel,
+                   leaves: bool = True):
+    """The world's `split` embedded by every tower of `pack` (only its base towers without
+    `leaves`), cached under `work` by the pack's file hashes so a rebuilt version re-embeds."""
     import hashlib
 
     from core.alignment.extension import Embeddings
@@ -197,7 +199,7 @@ def evaluate_built(pack, parent, test, extension, world: Path, work: Path, worke
     from core.alignment.pack_version import amend_extra
     from core.evaluation.report import base_drift, check_targets, evaluate_extension
 
-    after = _embedded(pack, world, "test", work, workers, progress, cancel, leaves=False)
+    after = embedded_split(pack, world, "test", work, workers, progress, cancel, leaves=False)
     drift = base_drift({m: test.base[m] for m in ("image", "text")}, after.base)
     spaces = evaluation_spaces(test, extension)
     # The pack's audio and 3D encoders (leaf tower + head, as search loads them) must give what
