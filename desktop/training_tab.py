@@ -1,7 +1,7 @@
-"""The Training tab: run a continual extension step (CMCL) on the demo plant's inspection notes
-or on the user's own pairs; watch loss and held-out retrieval per epoch, pause or cancel, read
-the evaluation against the previous version at the end, and switch to the new version.
-(Re-running the Ex-MCR alignment from here is not built yet: `mcr demo pack build` does it.)"""
+"""The Training tab: re-run the Ex-MCR alignment of the demo pack's leaves (audio, 3D) into its
+base space, or run a continual extension step (CMCL) on the demo plant's inspection notes or on
+the user's own pairs; watch loss and held-out retrieval per epoch, pause or cancel, read the
+evaluation against the previous version at the end, and switch to the new version."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from desktop.context import Context
 from desktop.widgets.line_plot import LinePlot
 
 JOBS = {
+    "align": "Ex-MCR alignment: audio and 3D into the image-text space (demo world)",
     "cmcl-demo": "Continual step, CMCL: the plant's inspection notes with photos (demo)",
     "cmcl-mine": "Continual step, CMCL: my pairs (a CSV or a folder by concept)",
 }
@@ -43,6 +44,7 @@ def format_seconds(seconds: float) -> str:
 
 class TrainingTab(QWidget):
     finished = Signal(object)  # the job's result (AlignResult or ExtendResult)
+    DEFAULT_EPOCHS = {"align": 20, "cmcl-demo": 10, "cmcl-mine": 10}
 
     def __init__(self, ctx: Context, parent=None) -> None:
         super().__init__(parent)
@@ -69,7 +71,14 @@ class TrainingTab(QWidget):
         source_row.addWidget(browse)
         self.source_widgets = (self.source, browse)
         self.epochs = QSpinBox()
+        self.epochs.setObjectName("training-epochs")
         self.epochs.setRange(1, 500)
+        self.per_concept = QSpinBox()
+        self.per_concept.setObjectName("training-per-concept")
+        self.per_concept.setRange(1, 40)
+        self.per_concept.setValue(6)
+        self.per_concept.setToolTip("Unpaired images, sounds, scans and captions per concept in "
+                                    "the pools the pseudo-pairs are aggregated from")
         self.lambda_min = QDoubleSpinBox()
         self.lambda_min.setDecimals(6)
         self.lambda_min.setRange(1e-6, 1e-2)
@@ -79,6 +88,7 @@ class TrainingTab(QWidget):
                                    "than this are protected")
         form.addRow("Job", self.kind)
         form.addRow("Pairs", source_row)
+        form.addRow("Pool items per concept", self.per_concept)
         form.addRow("Epochs", self.epochs)
         form.addRow("Protection threshold λ_min", self.lambda_min)
         left.addWidget(setup)
@@ -134,7 +144,9 @@ class TrainingTab(QWidget):
         kind = self.kind.currentData()
         for widget in self.source_widgets:
             widget.setEnabled(kind == "cmcl-mine")
-        self.epochs.setValue(10)
+        self.per_concept.setEnabled(kind == "align")
+        self.lambda_min.setEnabled(kind != "align")
+        self.epochs.setValue(self.DEFAULT_EPOCHS[kind])
 
     def _choose_source(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Pairs for a continual step", "",
@@ -154,11 +166,18 @@ class TrainingTab(QWidget):
         self.table.setRowCount(0)
         self.use.setEnabled(False)
         self.result = None
-        fn = self._cmcl_job(kind)
+        fn = self._align_job() if kind == "align" else self._cmcl_job(kind)
         self._running(True)
         self.state.setText("Starting…")
         self.job = self.ctx.run(JOBS[kind].split(":")[0].lower(), fn, on_done=self._done,
                                 on_error=self._failed, on_progress=self._progress)
+
+    def _align_job(self):
+        from core.training.align import align_demo
+
+        per_concept, epochs = self.per_concept.value(), self.epochs.value()
+        return lambda progress, cancel: align_demo(per_concept=per_concept, epochs=epochs,
+                                                   progress=progress, cancel=cancel)
 
     def _cmcl_job(self, kind: str):
         from core.continual.extend import extend
@@ -268,8 +287,13 @@ class TrainingTab(QWidget):
 
     @staticmethod
     def evaluation_rows(result) -> list[tuple[str, float, float]]:
-        """R@1 of the new pairs (both directions and their mean) and of the pack's own pairs
-        (the demo pack: what it could do before, which the step must keep)."""
+        """The alignment's table (each pair, both directions), or for a continual step R@1 of
+        the new pairs (both directions and their mean) and of the pack's own pairs (the demo
+        pack: what it could do before, which the step must keep)."""
+        if hasattr(result, "table"):  # an AlignResult
+            return [(pair.replace("->", " → "), before, after)
+                    for pair, before, after in result.table]
+
         def r1(prefix: str, before: dict, after: dict) -> list:
             return [(f"{prefix}: {k.replace(' R@1', '') if k != 'R@1' else 'mean'}",
                      before[k], after[k]) for k in before if k.endswith("R@1") and k in after]

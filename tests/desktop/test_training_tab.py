@@ -59,3 +59,26 @@ def test_pause_holds_a_job_and_cancel_leaves_nothing(window, qtbot):
     qtbot.waitUntil(lambda: tab.start.isEnabled(), timeout=30_000)
     assert "Cancelled" in tab.state.text()
     assert "demo@2" not in {f.pack.ref for f in find_packs() if f.pack is not None}
+
+
+def test_a_tiny_exmcr_alignment_plots_each_leaf_and_tables_every_pair(window, qtbot):
+    tab = window.training_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.kind.setCurrentIndex(tab.kind.findData("align"))
+    assert tab.per_concept.isEnabled() and not tab.lambda_min.isEnabled()
+    assert tab.epochs.value() == 20  # the alignment's default
+    tab.per_concept.setValue(2)
+    tab.epochs.setValue(3)
+    with qtbot.waitSignal(tab.finished, timeout=300_000) as done:
+        tab.start.click()
+    result = done.args[0]
+    for leaf in ("audio", "3d"):  # one curve per leaf's head, every epoch
+        assert [x for x, _ in tab.loss_plot.series[leaf]] == [1, 2, 3]
+        assert [y for _, y in tab.loss_plot.series[leaf]] == pytest.approx(result.losses[leaf])
+        assert all(0 <= y <= 1 for _, y in tab.score_plot.series[leaf])
+    assert tab.table.rowCount() == len(result.table) == 8
+    assert tab.table.item(1, 0).text() == "audio → image"
+    assert float(tab.table.item(1, 2).text()) == pytest.approx(result.table[1][2], abs=5e-4)
+    assert tab.table.horizontalHeaderItem(1).text() == "demo@1"
+    assert tab.table.horizontalHeaderItem(2).text() == result.pack.ref == "demo@2"
+    assert tab.use.isEnabled() and tab.use.text() == "Use demo@2 now"
