@@ -32,6 +32,8 @@ from desktop.settings import Settings, SettingsDialog
 from desktop.theme import apply_theme
 from desktop.training_tab import TrainingTab
 
+JOB_SHOWN_AFTER_MS = 400  # a job shows in the status bar once it has run this long
+
 
 class MainWindow(QMainWindow):
     def __init__(self, settings: Settings | None = None, *, open_now: bool = True,
@@ -128,6 +130,11 @@ class MainWindow(QMainWindow):
         self.job_cancel = QToolButton()
         self.job_cancel.setText("Cancel")
         self.job_cancel.clicked.connect(lambda: self.ctx.runner.cancel())
+        self._job_shown = QTimer(self)
+        self._job_shown.setSingleShot(True)  # a 10 ms search does not flash the status bar
+        self._job_shown.setInterval(JOB_SHOWN_AFTER_MS)
+        self._job_shown.timeout.connect(self._show_running_job)
+        self._running_job = None
         self.device_label = QLabel("device: …")
         self.device_label.setObjectName("status-device")
         self.pack_label = QLabel("pack: …")
@@ -148,8 +155,15 @@ class MainWindow(QMainWindow):
         self.job_label.setText(name or "")
 
     def _job_started(self, job) -> None:
-        self._show_job(job.name)
+        self._running_job = job
         self.job_bar.setRange(0, 0)
+        self._job_shown.start()
+
+    def _show_running_job(self) -> None:
+        if self._running_job is not None:
+            self.job_label.setText(self._running_job.name)
+            for widget in (self.job_bar, self.job_cancel):
+                widget.setVisible(True)
 
     def _job_progress(self, job, p: Progress) -> None:
         if p.metrics:
@@ -159,11 +173,14 @@ class MainWindow(QMainWindow):
             self.job_bar.setValue(p.done)
         else:
             self.job_bar.setRange(0, 0)
-        self.job_label.setText(f"{job.name}: {p.stage}")
+        if not self._job_shown.isActive():
+            self.job_label.setText(f"{job.name}: {p.stage}")
         if job.name == "opening the library":
             self.loading.setText(p.stage[:1].upper() + p.stage[1:] + "…")
 
     def _job_ended(self, job, how: str) -> None:
+        self._running_job = None
+        self._job_shown.stop()
         self._show_job(None)
         if how == "cancelled":
             self.notifications.notify("info", f"Cancelled: {job.name}.")

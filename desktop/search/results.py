@@ -5,6 +5,7 @@ same hits and honour the same modality filter; both offer the same actions on a 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -29,12 +30,33 @@ THUMB = QSize(148, 148)
 WAVE_THUMB = QSize(200, 75)  # waveform previews are 256x96
 
 
-def hit_icon(hit) -> QIcon:
-    if hit.preview and os.path.isfile(hit.preview):
-        return QIcon(QPixmap(hit.preview))
-    swatch = QPixmap(THUMB)
-    swatch.fill(QColor(MODALITY_COLOURS.get(hit.modality, "#888888")))
-    return QIcon(swatch)
+ICON_CACHE_SIZE = 512  # scaled previews of ~150 px: a few MB
+_icons: OrderedDict[tuple, QIcon] = OrderedDict()
+
+
+def hit_icon(hit, size: QSize = THUMB) -> QIcon:
+    """The hit's preview scaled to `size` once (painting then copies it), or its modality's
+    colour when it has none. Cached by path, modification time and size: results repeat from
+    one search to the next."""
+    try:
+        key = (hit.preview, os.stat(hit.preview).st_mtime_ns) if hit.preview else None
+    except OSError:
+        key = None
+    key = (*(key or ("swatch", hit.modality)), size.width(), size.height())
+    icon = _icons.get(key)
+    if icon is not None:
+        _icons.move_to_end(key)
+        return icon
+    if key[0] == "swatch":
+        pixmap = QPixmap(size)
+        pixmap.fill(QColor(MODALITY_COLOURS.get(hit.modality, "#888888")))
+    else:
+        pixmap = QPixmap(hit.preview).scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+                                             Qt.TransformationMode.SmoothTransformation)
+    icon = _icons[key] = QIcon(pixmap)
+    while len(_icons) > ICON_CACHE_SIZE:
+        _icons.popitem(last=False)
+    return icon
 
 
 def hit_tooltip(hit) -> str:
@@ -70,62 +92,72 @@ class ResultsGrid(QScrollArea):
         super().__init__(parent)
         self.setWidgetResizable(True)
         body = QWidget()
-        self._layout = QVBoxLayout(body)
-        self._layout.setAlignment(Qt.AlignmentFlag.AlignTop)
+        layout = QVBoxLayout(body)
+        layout.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.setWidget(body)
-        self.sections: dict[str, tuple[QLabel, _Strip]] = {}
         self.empty = QLabel("Results appear here: drop a file, type a description, paste an "
                             "image or record a sound.")
         self.empty.setObjectName("results-empty")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
-        self._layout.addWidget(self.empty)
-
-    def show_hits(self, hits: list, visible: set[str]) -> None:
-        for title, strip in self.sections.values():
-            title.deleteLater()
-            strip.deleteLater()
-        self.sections.clear()
-        by_modality: dict[str, list] = {}
-        for hit in hits:
-            by_modality.setdefault(hit.modality, []).append(hit)
-        for modality in sorted(by_modality, key=ORDER.index):
-            group = by_modality[modality]
-            title = QLabel(f"<b>{MODALITY_LABELS.get(modality, modality)}</b> · {len(group)} "
-                           f"· best {group[0].score:.2f}")
+        layout.addWidget(self.empty)
+        # One section per modality, made once and refilled by each search.
+        self._sections: dict[str, tuple[QLabel, _Strip]] = {}
+        for modality in ORDER:
+            title = QLabel()
             title.setStyleSheet(f"color: {MODALITY_COLOURS.get(modality, '#888')};"
                                 "margin-top: 6px;")
-            strip = _Strip(WAVE_THUMB if modality == "audio" else THUMB)
+            thumb = WAVE_THUMB if modality == "audio" else THUMB
+            strip = _Strip(thumb)
             strip.setObjectName(f"strip-{modality}")
-            for hit in group:
-                item = QListWidgetItem(hit_icon(hit),
-                                       f"{hit.score:.3f}\n{os.path.basename(hit.path)}")
-                item.setData(HIT_ROLE, hit)
-                item.setToolTip(hit_tooltip(hit))
-                strip.addItem(item)
             strip.itemActivated.connect(lambda item: self.activated.emit(item.data(HIT_ROLE)))
             strip.itemDoubleClicked.connect(
                 lambda item: self.activated.emit(item.data(HIT_ROLE)))
             strip.currentItemChanged.connect(self._current_changed)
-            strip.customContextMenuRequested.connect(
-                lambda pos, s=strip: self._menu(s, pos))
-            self._layout.addWidget(title)
-            self._layout.addWidget(strip)
-            self.sections[modality] = (title, strip)
+            strip.customContextMenuRequested.connect(lambda pos, s=strip: self._menu(s, pos))
+            layout.addWidget(title)
+            layout.addWidget(strip)
+            self._sections[modality] = (title, strip)
+        self.set_visible_modalities(set())
+
+    @property
+    def sections(self) -> dict[str, tuple[QLabel, _Strip]]:
+        """The modalities the last search found, with their title and strip."""
+        return {m: section for m, section in self._sections.items() if section[1].count()}
+
+    def show_hits(self, hits: list, visible: set[str]) -> None:
+        by_modality: dict[str, list] = {m: [] for m in ORDER}
+        for hit in hits:
+            by_modality.setdefault(hit.modality, []).append(hit)
+        for modality, (title, strip) in self._sections.items():
+            group = by_modality[modality]
+            strip.setUpdatesEnabled(False)
+            strip.clear()
+            for hit in group:
+                item = QListWidgetItem(hit_icon(hit, strip.iconSize()),
+                                       f"{hit.score:.3f}\n{os.path.basename(hit.path)}")
+                item.setData(HIT_ROLE, hit)
+                item.setToolTip(hit_tooltip(hit))
+                strip.addItem(item)
+            strip.setUpdatesEnabled(True)
+            if group:
+                title.setText(f"<b>{MODALITY_LABELS.get(modality, modality)}</b> · "
+                              f"{len(group)} · best {group[0].score:.2f}")
         self.empty.setVisible(not hits)
         self.set_visible_modalities(visible)
 
     def set_visible_modalities(self, visible: set[str]) -> None:
-        for modality, (title, strip) in self.sections.items():
-            title.setVisible(modality in visible)
-            strip.setVisible(modality in visible)
+        for modality, (title, strip) in self._sections.items():
+            shown = modality in visible and strip.count() > 0
+            title.setVisible(shown)
+            strip.setVisible(shown)
 
     def visible_hits(self) -> list:
-        return [strip.item(i).data(HIT_ROLE) for _, strip in self.sections.values()
+        return [strip.item(i).data(HIT_ROLE) for _, strip in self._sections.values()
                 if not strip.isHidden() for i in range(strip.count())]
 
     def current_hit(self):
-        for _, strip in self.sections.values():
+        for _, strip in self._sections.values():
             if strip.hasFocus() and strip.currentItem() is not None:
                 return strip.currentItem().data(HIT_ROLE)
         return None
@@ -163,7 +195,7 @@ class ResultsList(QTreeWidget):
             row = QTreeWidgetItem(["", MODALITY_LABELS.get(hit.modality, hit.modality),
                                    str(hit.rank), f"{hit.score:.3f}",
                                    os.path.basename(hit.path), os.path.dirname(hit.path)])
-            row.setIcon(0, hit_icon(hit))
+            row.setIcon(0, hit_icon(hit, self.iconSize()))
             row.setData(0, HIT_ROLE, hit)
             row.setToolTip(4, hit_tooltip(hit))
             self.addTopLevelItem(row)

@@ -58,6 +58,7 @@ class SearchTab(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.result = None
+        self._filled: set = set()  # the views (grid, list) showing `result`
         self._map_wanted = False
         self._query_sound = None  # (samples, rate) of the current query, for Play
         self._record_job = None
@@ -207,9 +208,8 @@ class SearchTab(QWidget):
 
     def _show(self, result) -> None:
         self.result = result
-        visible = self.visible_modalities()
-        self.grid.show_hits(result.hits, visible)
-        self.list.show_hits(result.hits, visible)
+        self._filled = set()  # the grid and the list are filled when shown
+        self._fill_current_view()
         counts = {m: sum(h.modality == m for h in result.hits) for m in FILTERS}
         self.info.setText(f"{len(result.hits)} results for {result.query.modality} query · "
                           f"{result.seconds * 1000:.0f} ms")
@@ -230,8 +230,16 @@ class SearchTab(QWidget):
     def show_view(self, index: int) -> None:
         self.views.button(index).setChecked(True)
         self.stack.setCurrentIndex(index)
+        self._fill_current_view()
         if index == 2:
             self.load_map()
+
+    def _fill_current_view(self) -> None:
+        view = self.stack.currentWidget()
+        if self.result is not None and view in (self.grid, self.list) \
+                and view not in self._filled:
+            view.show_hits(self.result.hits, self.visible_modalities())
+            self._filled.add(view)
 
     def load_map(self) -> None:
         def shown(library_map) -> None:

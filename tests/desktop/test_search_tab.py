@@ -185,3 +185,46 @@ def test_the_map_shows_the_library_and_the_query(window, qtbot, plant_files):
     x, y = tab.map.screen(shown.point_of(item.item_id))[0]
     assert shown.ids[tab.map.item_at(x, y)] in {h.item_id for h in tab.result.hits} | {
         item.item_id}
+
+
+def test_previews_are_decoded_once_per_size_and_again_when_the_file_changes(tmp_path, qapp):
+    import os
+    from types import SimpleNamespace
+
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QImage
+
+    from desktop.search.results import hit_icon
+
+    preview = tmp_path / "p.png"
+    image = QImage(256, 128, QImage.Format.Format_RGB32)
+    image.fill(0x336699)
+    assert image.save(str(preview))
+    hit = SimpleNamespace(preview=str(preview), modality="image")
+    first = hit_icon(hit, QSize(148, 148))
+    assert hit_icon(hit, QSize(148, 148)).cacheKey() == first.cacheKey()
+    assert first.availableSizes()[0] == QSize(148, 74)  # scaled once, aspect kept
+    assert hit_icon(hit, QSize(72, 48)).availableSizes()[0] == QSize(72, 36)
+    image.fill(0x993333)
+    assert image.save(str(preview))
+    os.utime(preview, ns=(1, 1))  # a rewritten preview
+    changed = hit_icon(hit, QSize(148, 148))
+    assert changed.cacheKey() != first.cacheKey()
+    assert changed.pixmap(QSize(148, 74)).toImage().pixelColor(5, 5).red() == 0x99
+    missing = hit_icon(SimpleNamespace(preview=str(tmp_path / "gone.png"), modality="audio"))
+    assert not missing.isNull()  # the modality's colour instead
+
+
+def test_a_quick_search_does_not_flash_the_status_bar_but_a_long_job_shows(window, qtbot,
+                                                                           plant_files):
+    import time
+
+    path = sorted((plant_files / "library" / "photos").iterdir())[0]
+    search_and_wait(qtbot, window.search_tab, lambda: drop_files(window.search_tab.query.drop,
+                                                                 [path]))
+    qtbot.wait(50)
+    assert not window.job_bar.isVisible() and window.job_label.text() == ""
+    window.ctx.run("waiting a while", lambda p, c: time.sleep(1.0))
+    qtbot.waitUntil(window.job_bar.isVisible, timeout=3_000)
+    assert window.job_label.text() == "waiting a while"
+    qtbot.waitUntil(lambda: not window.job_bar.isVisible(), timeout=3_000)
