@@ -3,7 +3,9 @@ scripts/screenshots): python -m desktop.screenshots OUT_DIR [--no-training]
 
 It opens the window on the demo library (building it the first time), searches with one of the
 plant's photos, shows the results as a grid and on the map, the Library tab after a verify, and
-the Training tab after a short continual step (3 epochs) with its plots and table."""
+the Training tab after the Ex-MCR alignment (default settings) and after a short continual step
+(6 epochs), each with its plots and table. The trained versions go to MCR_STUDIO_HOME's packs
+(scripts/screenshots points it at a folder of its own)."""
 
 from __future__ import annotations
 
@@ -73,6 +75,17 @@ def main(argv: list[str] | None = None) -> int:
         if not training:
             after(300, lambda: (shoot("training"), app.quit()))
             return
+        tab.kind.setCurrentIndex(tab.kind.findData("align"))
+        tab.finished.connect(aligned)
+        tab.start.click()
+
+    def aligned(_result) -> None:
+        tab = window.training_tab
+        tab.finished.disconnect(aligned)
+        after(500, lambda: (shoot("training-align"), continual()))
+
+    def continual() -> None:
+        tab = window.training_tab
         tab.kind.setCurrentIndex(tab.kind.findData("cmcl-demo"))
         tab.epochs.setValue(6)
         tab.finished.connect(lambda _r: after(500, lambda: (shoot("training"), app.quit())))

@@ -268,6 +268,7 @@ class TrainingTab(QWidget):
     def _done(self, result) -> None:
         self.job = None
         self._running(False)
+        self.progress.setValue(self.progress.maximum())
         self.result = result
         rows = self.evaluation_rows(result)
         self.table.setRowCount(len(rows))
@@ -294,12 +295,13 @@ class TrainingTab(QWidget):
             return [(pair.replace("->", " → "), before, after)
                     for pair, before, after in result.table]
 
-        def r1(prefix: str, before: dict, after: dict) -> list:
-            return [(f"{prefix}: {k.replace(' R@1', '') if k != 'R@1' else 'mean'}",
-                     before[k], after[k]) for k in before if k.endswith("R@1") and k in after]
-
-        return (r1("new pairs", result.before, result.after)
-                + r1("pack's own", result.pack_before, result.pack_after))
+        new = [(f"new pairs: {k.replace(' R@1', '') if k != 'R@1' else 'mean'}",
+                result.before[k], result.after[k])
+               for k in result.before if k.endswith("R@1") and k in result.after]
+        own = [(f"pack's own: {k.removeprefix('pack ').replace('-', ' ↔ ')}",
+                result.pack_before[k], result.pack_after[k])
+               for k in result.pack_before if k in result.pack_after]
+        return new + own
 
     def use_new_version(self) -> None:
         if self.result is None:

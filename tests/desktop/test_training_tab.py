@@ -26,6 +26,10 @@ def test_a_tiny_continual_step_runs_with_live_plots_and_switches_pack(window, qt
     assert any("left" in s for s in states)  # a time estimate was shown
     rows = tab.evaluation_rows(result)
     assert tab.table.rowCount() == len(rows) > 0
+    own = [row for row in rows if row[0].startswith("pack's own: ")]
+    assert [name for name, _, _ in own] == [
+        f"pack's own: {k.removeprefix('pack ').replace('-', ' ↔ ')}" for k in result.pack_before]
+    assert len(own) >= 3 and all(abs(before - after) < 0.1 for _, before, after in own)
     assert tab.table.horizontalHeaderItem(1).text() == "demo@1"
     assert tab.table.horizontalHeaderItem(2).text() == result.pack.ref == "demo@2"
     assert result.after["R@1"] > result.before["R@1"]  # the notes were learned
