@@ -100,8 +100,9 @@ def _drop_to_paint(library: Path, files: list[Path], rounds: int) -> tuple[list,
         loop.exec()
         tab.grid.widget().repaint()  # paint the new results now, not at the next frame
         gui.append(time.perf_counter() - started)
-        QTimer.singleShot(100, loop.quit)  # the query's own preview, as a person would see it
-        loop.exec()
+        while window.ctx.runner.busy:  # the query's own preview follows: a person sees it
+            QTimer.singleShot(20, loop.quit)  # before dropping the next file
+            loop.exec()
         started = time.perf_counter()
         session.search_file(path, 8)
         engine.append(time.perf_counter() - started)

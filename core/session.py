@@ -205,6 +205,12 @@ class Session:
     def items(self):
         return self._lib().catalogue.items()
 
+    def previews(self) -> list[tuple[str, str]]:
+        """(modality, absolute path) of every item's preview picture, newest item first."""
+        lib = self._lib()
+        return [(item.modality, str(lib.folder / item.preview))
+                for item in sorted(lib.catalogue.items(), key=lambda i: -i.id) if item.preview]
+
     def stats(self) -> dict:
         lib = self._lib()
         return {**lib.catalogue.stats(), "indexed": lib.count(), "roots": lib.catalogue.roots(),

@@ -5,7 +5,6 @@ same hits and honour the same modality filter; both offer the same actions on a 
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.search.thumbnails import Thumbnails
 from desktop.theme import MODALITY_COLOURS, MODALITY_LABELS
 
 HIT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -30,33 +30,22 @@ THUMB = QSize(148, 148)
 WAVE_THUMB = QSize(200, 75)  # waveform previews are 256x96
 
 
-ICON_CACHE_SIZE = 512  # scaled previews of ~150 px: a few MB
-_icons: OrderedDict[tuple, QIcon] = OrderedDict()
+THUMBNAILS = Thumbnails()  # shared by the views; filled ahead by the Search tab
+
+
+def strip_size(modality: str) -> QSize:
+    """The size of a hit's picture in the grid (waveform previews are wide)."""
+    return WAVE_THUMB if modality == "audio" else THUMB
 
 
 def hit_icon(hit, size: QSize = THUMB) -> QIcon:
-    """The hit's preview scaled to `size` once (painting then copies it), or its modality's
-    colour when it has none. Cached by path, modification time and size: results repeat from
-    one search to the next."""
-    try:
-        key = (hit.preview, os.stat(hit.preview).st_mtime_ns) if hit.preview else None
-    except OSError:
-        key = None
-    key = (*(key or ("swatch", hit.modality)), size.width(), size.height())
-    icon = _icons.get(key)
-    if icon is not None:
-        _icons.move_to_end(key)
-        return icon
-    if key[0] == "swatch":
-        pixmap = QPixmap(size)
-        pixmap.fill(QColor(MODALITY_COLOURS.get(hit.modality, "#888888")))
-    else:
-        pixmap = QPixmap(hit.preview).scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
-                                             Qt.TransformationMode.SmoothTransformation)
-    icon = _icons[key] = QIcon(pixmap)
-    while len(_icons) > ICON_CACHE_SIZE:
-        _icons.popitem(last=False)
-    return icon
+    """The hit's preview at `size`, or its modality's colour when it has none."""
+    image = THUMBNAILS.image(hit.preview, size) if hit.preview else None
+    if image is not None:
+        return QIcon(QPixmap.fromImage(image))
+    swatch = QPixmap(size)
+    swatch.fill(QColor(MODALITY_COLOURS.get(hit.modality, "#888888")))
+    return QIcon(swatch)
 
 
 def hit_tooltip(hit) -> str:
@@ -107,8 +96,7 @@ class ResultsGrid(QScrollArea):
             title = QLabel()
             title.setStyleSheet(f"color: {MODALITY_COLOURS.get(modality, '#888')};"
                                 "margin-top: 6px;")
-            thumb = WAVE_THUMB if modality == "audio" else THUMB
-            strip = _Strip(thumb)
+            strip = _Strip(strip_size(modality))
             strip.setObjectName(f"strip-{modality}")
             strip.itemActivated.connect(lambda item: self.activated.emit(item.data(HIT_ROLE)))
             strip.itemDoubleClicked.connect(

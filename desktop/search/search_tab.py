@@ -34,7 +34,7 @@ from desktop.context import Context
 from desktop.search.map_view import MapView
 from desktop.search.query_panel import QueryPanel, pil_to_qimage
 from desktop.search.record_dialog import RecordDialog
-from desktop.search.results import ResultsGrid, ResultsList
+from desktop.search.results import THUMBNAILS, ResultsGrid, ResultsList, strip_size
 from desktop.theme import MODALITY_LABELS
 from desktop.widgets.cloud_view import CloudView
 
@@ -257,6 +257,10 @@ class SearchTab(QWidget):
         self.map.set_map(None)
         if self.stack.currentIndex() == 2:
             self.load_map()
+        self.ctx.run("listing previews", lambda p, c: self.ctx.session.previews(),
+                     on_done=lambda previews: THUMBNAILS.prefetch(
+                         (path, strip_size(modality)) for modality, path in previews),
+                     group="previews")
 
     # ------------------------------------------------------------------ open, paste, record
     def open_file(self) -> None:

@@ -3,6 +3,8 @@ a person sees of the results (kinds, ranking, filter, views, menu, map)."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,12 @@ def test_the_window_opens_on_the_library_with_device_pack_and_size(window):
     assert window.pack_label.text() == "Pack demo@1"
     assert window.library_label.text().endswith("180 items")
     assert window.notifications.history == []
+    # every item's preview, newest first, for the thumbnails decoded ahead
+    previews = window.ctx.session.previews()
+    assert len(previews) == 180 and {m for m, _ in previews} == {"image", "audio", "3d"}
+    assert all(os.path.isfile(path) for _, path in previews)
+    newest = max(window.ctx.session.items(), key=lambda item: item.id)
+    assert previews[0] == (newest.modality, str(window.ctx.session.library.folder / newest.preview))
 
 
 @pytest.mark.parametrize("folder", sorted(KINDS))
@@ -188,31 +196,46 @@ def test_the_map_shows_the_library_and_the_query(window, qtbot, plant_files):
 
 
 def test_previews_are_decoded_once_per_size_and_again_when_the_file_changes(tmp_path, qapp):
-    import os
     from types import SimpleNamespace
 
     from PySide6.QtCore import QSize
     from PySide6.QtGui import QImage
 
     from desktop.search.results import hit_icon
+    from desktop.search.thumbnails import Thumbnails
 
-    preview = tmp_path / "p.png"
-    image = QImage(256, 128, QImage.Format.Format_RGB32)
-    image.fill(0x336699)
-    assert image.save(str(preview))
-    hit = SimpleNamespace(preview=str(preview), modality="image")
-    first = hit_icon(hit, QSize(148, 148))
-    assert hit_icon(hit, QSize(148, 148)).cacheKey() == first.cacheKey()
-    assert first.availableSizes()[0] == QSize(148, 74)  # scaled once, aspect kept
-    assert hit_icon(hit, QSize(72, 48)).availableSizes()[0] == QSize(72, 36)
-    image.fill(0x993333)
-    assert image.save(str(preview))
-    os.utime(preview, ns=(1, 1))  # a rewritten preview
-    changed = hit_icon(hit, QSize(148, 148))
-    assert changed.cacheKey() != first.cacheKey()
-    assert changed.pixmap(QSize(148, 74)).toImage().pixelColor(5, 5).red() == 0x99
-    missing = hit_icon(SimpleNamespace(preview=str(tmp_path / "gone.png"), modality="audio"))
-    assert not missing.isNull()  # the modality's colour instead
+    def picture(name: str, colour: int) -> str:
+        image = QImage(256, 128, QImage.Format.Format_RGB32)
+        image.fill(colour)
+        assert image.save(str(tmp_path / name))
+        return str(tmp_path / name)
+
+    cache = Thumbnails()
+    path = picture("p.png", 0x336699)
+    first = cache.image(path, QSize(148, 148))
+    assert first.size() == QSize(148, 74)  # scaled once, aspect kept
+    assert cache.image(path, QSize(148, 148)).cacheKey() == first.cacheKey()
+    assert cache.image(path, QSize(72, 48)).size() == QSize(72, 36)
+    picture("p.png", 0x993333)
+    os.utime(path, ns=(1, 1))  # a rewritten preview is read again
+    changed = cache.image(path, QSize(148, 148))
+    assert changed.cacheKey() != first.cacheKey() and changed.pixelColor(5, 5).red() == 0x99
+    assert cache.image(str(tmp_path / "gone.png"), QSize(148, 148)) is None
+    (tmp_path / "bad.png").write_bytes(b"not a picture")
+    assert cache.image(str(tmp_path / "bad.png"), QSize(148, 148)) is None
+    swatch = hit_icon(SimpleNamespace(preview=str(tmp_path / "gone.png"), modality="audio"))
+    assert not swatch.isNull()  # the modality's colour instead
+
+    # Filled ahead on a background thread, within the memory budget.
+    paths = [picture(f"{i}.png", 0x102030 + i) for i in range(10)]
+    one = first.sizeInBytes()
+    small = Thumbnails(budget_bytes=4 * one)
+    small.prefetch((p, QSize(148, 148)) for p in paths)
+    small._thread.join(10)
+    assert 1 <= len(small) <= 5 and small._bytes <= 4 * one
+    small.prefetch((p, QSize(148, 148)) for p in paths[:2])  # a new library: the old one stops
+    small.stop()
+    assert small._thread is None
 
 
 def test_a_quick_search_does_not_flash_the_status_bar_but_a_long_job_shows(window, qtbot,
