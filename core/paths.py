@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 ENV_HOME = "MCR_STUDIO_HOME"
@@ -20,6 +21,14 @@ def data_dir() -> Path:
 
 def assets_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "assets"
+
+
+def bundle_dir() -> Path | None:
+    """The folder of a packaged MCR Studio (the PyInstaller bundle's executables), where packs
+    can be dropped next to the program; None when running from source."""
+    if not getattr(sys, "frozen", False):
+        return None
+    return Path(sys.executable).resolve().parent
 
 
 def default_world_dir(size: str, seed: int, only: str | None = None,

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 
 from core.errors import PackError, UsageError
 from core.packs.manifest import MANIFEST, Manifest, read_manifest
-from core.paths import assets_dir, data_dir
+from core.paths import assets_dir, bundle_dir, data_dir
 from core.progress import CancelFn, ProgressFn, Tracker
 
 ZIP_MAX_BYTES = 32 * 2**30  # unpacked size of an imported .zip
@@ -23,8 +23,12 @@ _CHUNK = 2**20
 
 
 def pack_roots() -> list[Path]:
-    """Where packs are found: the shipped assets first, then the user's data folder."""
-    return [assets_dir() / "packs", data_dir() / "packs"]
+    """Where packs are found: the shipped assets first; in a packaged bundle, pack folders
+    dropped next to its program or into a `packs` folder there; then the user's data folder
+    (where `mcr pack import` puts them)."""
+    beside = bundle_dir()
+    extra = [beside / "packs", beside] if beside is not None else []
+    return [assets_dir() / "packs", *extra, data_dir() / "packs"]
 
 
 @dataclass(frozen=True)
