@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QImage, QPainter, QPalette, QPen, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -42,11 +42,24 @@ class DropArea(QFrame):
         super().__init__(parent)
         self.setAcceptDrops(True)
         self.setObjectName("drop-area")
-        self._style(False)
+        self.setContentsMargins(3, 3, 3, 3)
+        self.hovering = False
 
     def _style(self, hovering: bool) -> None:
-        colour = "palette(highlight)" if hovering else "palette(mid)"
-        self.setStyleSheet(f"#drop-area {{ border: 2px dashed {colour}; border-radius: 8px; }}")
+        """The dashed border turns to the highlight colour while something is dragged over.
+        Painted, not a style sheet: restyling re-polishes and re-lays out the whole panel,
+        which would cost every drop a repaint of the window."""
+        if hovering != self.hovering:
+            self.hovering = hovering
+            self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        super().paintEvent(event)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        role = QPalette.ColorRole.Highlight if self.hovering else QPalette.ColorRole.Mid
+        painter.setPen(QPen(self.palette().color(role), 2, Qt.PenStyle.DashLine))
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(1, 1, -1, -1), 8, 8)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         mime = event.mimeData()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QGuiApplication,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMenu,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
@@ -38,6 +39,7 @@ from desktop.search.results import THUMBNAILS, ResultsGrid, ResultsList, strip_s
 from desktop.theme import MODALITY_LABELS
 from desktop.widgets.cloud_view import CloudView
 
+SEARCHING_SHOWN_AFTER_MS = 150  # a search running longer says so
 FILTERS = ("image", "audio", "3d")
 FILE_FILTER = ("Images, sounds and 3D scans (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp "
                "*.wav *.flac *.ogg *.mp3 *.ply *.pcd *.xyz *.obj *.stl *.off);;All files (*)")
@@ -63,6 +65,10 @@ class SearchTab(QWidget):
         self._query_sound = None  # (samples, rate) of the current query, for Play
         self._record_job = None
         self.record_dialog: RecordDialog | None = None
+        self._searching = QTimer(self)  # "Searching…" only for a search that takes a while:
+        self._searching.setSingleShot(True)  # rewriting it for a 10 ms one costs a repaint
+        self._searching.setInterval(SEARCHING_SHOWN_AFTER_MS)  # while the engine works
+        self._searching.timeout.connect(lambda: self.info.setText("Searching…"))
 
         self.query = QueryPanel()
         self.query.text_submitted.connect(self.search_text)
@@ -89,6 +95,9 @@ class SearchTab(QWidget):
         bar.addStretch(1)
         self.info = QLabel("")
         self.info.setObjectName("search-info")
+        # Its text changes with every search: a width it may not ask for keeps the panel's
+        # layout (and a repaint of the results) out of each change.
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.views = QButtonGroup(self)
         for n, label in enumerate(("Grid", "List", "Map")):
             button = QPushButton(label)
@@ -199,12 +208,19 @@ class SearchTab(QWidget):
         k = self.ctx.settings.results
 
         def done(found) -> None:
+            self._searching.stop()
             self._show(found[0])
             if then is not None:
                 then(found[0])
 
-        self.info.setText("Searching…")
-        self.ctx.run(name, lambda p, c: fn(p, c, k, None), on_done=done, group="search")
+        def failed(err, details) -> None:
+            self._searching.stop()
+            self.info.setText("The search failed (see the message above).")
+            self.ctx.notifications.error(err, details)
+
+        self._searching.start()
+        self.ctx.run(name, lambda p, c: fn(p, c, k, None), on_done=done, on_error=failed,
+                     group="search")
 
     def _show(self, result) -> None:
         self.result = result

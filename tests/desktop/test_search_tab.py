@@ -135,6 +135,8 @@ def test_a_bad_file_is_a_notification_naming_it_not_a_crash(window, qtbot, tmp_p
     assert "Traceback" not in text
     banner = window.notifications.banners[-1]
     assert banner.details_view is not None and banner.details_view.isHidden()
+    qtbot.wait(300)  # past the moment a slow search says "Searching…"
+    assert tab.info.text() == "The search failed (see the message above)."
     assert window.isVisible()  # and the window still searches
     result = search_and_wait(qtbot, tab, lambda: tab.search_text("cracked weld"))
     assert result.hits
