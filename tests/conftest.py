@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import socket
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +107,22 @@ def small_world(tmp_path_factory):
     out = tmp_path_factory.mktemp("world") / "small"
     assert main(["demo", "world", "--size", "small", "--seed", "0", "--out", str(out)]) == 0
     return out, read_world_info(out)
+
+
+# --- The demo world's plant library (one photo, recording and scan per concept and a few
+# more: 180 files), generated once per session for the engine's and the GUI's tests.
+@pytest.fixture(scope="session")
+def plant_world(tmp_path_factory) -> Path:
+    """`mcr demo world --size small --only library`: 180 files under library/."""
+    from core.world.build import build_world
+
+    out = tmp_path_factory.mktemp("plant") / "world"
+    build_world(out, "small", 0, only="library", workers=2)
+    return out
+
+
+@pytest.fixture(scope="session")
+def concepts(plant_world) -> dict[str, str]:
+    """Absolute path of every plant library file -> its concept (the ground truth)."""
+    with open(plant_world / "manifest.csv", newline="", encoding="utf-8") as f:
+        return {str(plant_world / row["path"]): row["concept"] for row in csv.DictReader(f)}

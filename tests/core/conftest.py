@@ -1,9 +1,8 @@
-"""Shared engine fixtures: the shipped demo pack's encoders on the CPU, and the demo world's
-plant library (one photo, recording and scan per concept), generated once per session."""
+"""Shared engine fixtures: the shipped demo pack's encoders on the CPU, and private copies of
+the demo world's plant library (`plant_world`, tests/conftest.py) to damage freely."""
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
@@ -21,23 +20,6 @@ def demo_models():
     from core.paths import assets_dir
 
     return PackModels(Pack.open(assets_dir() / "packs" / "demo-1"), torch.device("cpu"))
-
-
-@pytest.fixture(scope="session")
-def plant_world(tmp_path_factory) -> Path:
-    """`mcr demo world --size small --only library`: 180 files under library/."""
-    from core.world.build import build_world
-
-    out = tmp_path_factory.mktemp("plant") / "world"
-    build_world(out, "small", 0, only="library", workers=2)
-    return out
-
-
-@pytest.fixture(scope="session")
-def concepts(plant_world) -> dict[str, str]:
-    """Absolute path of every plant library file -> its concept (the ground truth)."""
-    with open(plant_world / "manifest.csv", newline="", encoding="utf-8") as f:
-        return {str(plant_world / row["path"]): row["concept"] for row in csv.DictReader(f)}
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ remove items do not disturb the others; settings in a temporary file, never the 
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
@@ -12,22 +11,7 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def plant_files(tmp_path_factory) -> Path:
-    from core.world.build import build_world
-
-    out = tmp_path_factory.mktemp("gui-plant") / "world"
-    build_world(out, "small", 0, only="library", workers=2)
-    return out
-
-
-@pytest.fixture(scope="session")
-def plant_concepts(plant_files) -> dict[str, str]:
-    with open(plant_files / "manifest.csv", newline="", encoding="utf-8") as f:
-        return {str(plant_files / row["path"]): row["concept"] for row in csv.DictReader(f)}
-
-
-@pytest.fixture(scope="session")
-def built_library(plant_files, tmp_path_factory) -> Path:
+def built_library(plant_world, tmp_path_factory) -> Path:
     import torch
 
     from core.encoders.runtime import PackModels
@@ -39,7 +23,7 @@ def built_library(plant_files, tmp_path_factory) -> Path:
     models = PackModels(Pack.open(assets_dir() / "packs" / "demo-1"), torch.device("cpu"))
     folder = tmp_path_factory.mktemp("gui-library") / "library"
     with Library.open(folder, space=models.pack.ref, dim=models.pack.manifest.dim) as lib:
-        report = ingest(lib, models, [plant_files / "library"], tags=["demo"])
+        report = ingest(lib, models, [plant_world / "library"], tags=["demo"])
     assert report.counts()["indexed"] == 180
     return folder
 

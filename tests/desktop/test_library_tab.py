@@ -12,11 +12,11 @@ from tests.desktop.helpers import drop_files
 pytestmark = pytest.mark.gui
 
 
-def _folder(plant_files, tmp_path, count: int):
+def _folder(plant_world, tmp_path, count: int):
     out = tmp_path / "new-files"
     out.mkdir()
     for kind in ("photos", "recordings", "scans"):
-        for src in sorted((plant_files / "library" / kind).iterdir())[:count]:
+        for src in sorted((plant_world / "library" / kind).iterdir())[:count]:
             shutil.copy2(src, out / f"copy-{src.name}")
     return out
 
@@ -38,11 +38,11 @@ def _fresh_library_window(qtbot, tmp_path):
 
 
 def test_a_dropped_folder_is_added_with_progress_and_a_report_of_skipped_files(
-        qtbot, tmp_path, plant_files):
+        qtbot, tmp_path, plant_world):
     window = _fresh_library_window(qtbot, tmp_path)
     tab = window.library_tab
     window.tabs.setCurrentWidget(tab)
-    folder = _folder(plant_files, tmp_path, 2)
+    folder = _folder(plant_world, tmp_path, 2)
     (folder / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     (folder / "notes.txt").write_text("not a picture")
     seen = []
@@ -65,10 +65,10 @@ def test_a_dropped_folder_is_added_with_progress_and_a_report_of_skipped_files(
     assert window.notifications.history[-1][0] == "warning"
 
 
-def test_cancel_stops_an_ingest_and_keeps_what_was_added(qtbot, tmp_path, plant_files):
+def test_cancel_stops_an_ingest_and_keeps_what_was_added(qtbot, tmp_path, plant_world):
     window = _fresh_library_window(qtbot, tmp_path)
     tab = window.library_tab
-    folder = _folder(plant_files, tmp_path, 30)
+    folder = _folder(plant_world, tmp_path, 30)
     cancelled = []
 
     def on_progress(job, p):

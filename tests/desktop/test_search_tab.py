@@ -31,8 +31,8 @@ def test_the_window_opens_on_the_library_with_device_pack_and_size(window):
 
 
 @pytest.mark.parametrize("folder", sorted(KINDS))
-def test_a_dropped_file_finds_every_modality_ranked(window, qtbot, plant_files, folder):
-    path = sorted((plant_files / "library" / folder).iterdir())[3]
+def test_a_dropped_file_finds_every_modality_ranked(window, qtbot, plant_world, folder):
+    path = sorted((plant_world / "library" / folder).iterdir())[3]
     tab = window.search_tab
     result = search_and_wait(qtbot, tab, lambda: drop_files(tab.query.drop, [path]))
     assert result.query.modality == KINDS[folder]
@@ -52,7 +52,7 @@ def test_a_dropped_file_finds_every_modality_ranked(window, qtbot, plant_files, 
     assert path.name in tab.query.caption.text()
 
 
-def test_typed_words_find_the_right_family_across_modalities(window, qtbot, plant_concepts):
+def test_typed_words_find_the_right_family_across_modalities(window, qtbot, concepts):
     tab = window.search_tab
     found = {}
     for words, wanted in (("oil leaking from a pump", "pump"),
@@ -62,17 +62,17 @@ def test_typed_words_find_the_right_family_across_modalities(window, qtbot, plan
         assert result.query.modality == "text"
         for kind in ("image", "audio", "3d"):
             top = [h for h in result.hits if h.modality == kind]
-            found[(words, kind)] = np.mean([family(plant_concepts, h.path) == wanted
+            found[(words, kind)] = np.mean([family(concepts, h.path) == wanted
                                             for h in top])
     # 10 families: chance is 0.1 per hit
     assert np.mean(list(found.values())) >= 0.4, found
     assert min(found.values()) >= 0.2, found
 
 
-def test_a_pasted_picture_is_a_query(window, qtbot, plant_files):
+def test_a_pasted_picture_is_a_query(window, qtbot, plant_world):
     from PySide6.QtGui import QGuiApplication, QImage
 
-    path = sorted((plant_files / "library" / "photos").iterdir())[0]
+    path = sorted((plant_world / "library" / "photos").iterdir())[0]
     QGuiApplication.clipboard().setImage(QImage(str(path)))
     tab = window.search_tab
     result = search_and_wait(qtbot, tab, tab.paste)
@@ -81,10 +81,10 @@ def test_a_pasted_picture_is_a_query(window, qtbot, plant_files):
     assert top.path == str(path) and top.score > 0.99
 
 
-def test_recording_from_a_fake_microphone_becomes_a_query(window, qtbot, plant_files):
+def test_recording_from_a_fake_microphone_becomes_a_query(window, qtbot, plant_world):
     from core.io import load_audio
 
-    clip = load_audio(sorted((plant_files / "library" / "recordings").iterdir())[0], 48_000)
+    clip = load_audio(sorted((plant_world / "library" / "recordings").iterdir())[0], 48_000)
 
     class FakeStream:
         def __init__(self, rate, block):
@@ -142,9 +142,9 @@ def test_a_bad_file_is_a_notification_naming_it_not_a_crash(window, qtbot, tmp_p
     assert result.hits
 
 
-def test_filter_views_menu_and_more_like_this(window, qtbot, plant_files):
+def test_filter_views_menu_and_more_like_this(window, qtbot, plant_world):
     tab = window.search_tab
-    path = sorted((plant_files / "library" / "recordings").iterdir())[0]
+    path = sorted((plant_world / "library" / "recordings").iterdir())[0]
     search_and_wait(qtbot, tab, lambda: drop_files(tab.query.drop, [path]))
     tab.filters["image"].click()  # hide images
     assert all(h.modality != "image" for h in tab.grid.visible_hits())
@@ -166,9 +166,9 @@ def test_filter_views_menu_and_more_like_this(window, qtbot, plant_files):
     assert hit.item_id not in [h.item_id for h in result.hits]  # the item itself left out
 
 
-def test_space_plays_the_selected_sound_and_stops_it(window, qtbot, plant_files):
+def test_space_plays_the_selected_sound_and_stops_it(window, qtbot, plant_world):
     tab = window.search_tab
-    path = sorted((plant_files / "library" / "photos").iterdir())[0]
+    path = sorted((plant_world / "library" / "photos").iterdir())[0]
     search_and_wait(qtbot, tab, lambda: drop_files(tab.query.drop, [path]))
     _, strip = tab.grid.sections["audio"]
     strip.setFocus()
@@ -181,9 +181,9 @@ def test_space_plays_the_selected_sound_and_stops_it(window, qtbot, plant_files)
     assert not window.ctx.playback.is_playing()
 
 
-def test_the_map_shows_the_library_and_the_query(window, qtbot, plant_files):
+def test_the_map_shows_the_library_and_the_query(window, qtbot, plant_world):
     tab = window.search_tab
-    path = sorted((plant_files / "library" / "scans").iterdir())[0]
+    path = sorted((plant_world / "library" / "scans").iterdir())[0]
     search_and_wait(qtbot, tab, lambda: drop_files(tab.query.drop, [path]))
     with qtbot.waitSignal(tab.map_ready, timeout=20_000):
         tab.show_view(2)
@@ -241,10 +241,10 @@ def test_previews_are_decoded_once_per_size_and_again_when_the_file_changes(tmp_
 
 
 def test_a_quick_search_does_not_flash_the_status_bar_but_a_long_job_shows(window, qtbot,
-                                                                           plant_files):
+                                                                           plant_world):
     import time
 
-    path = sorted((plant_files / "library" / "photos").iterdir())[0]
+    path = sorted((plant_world / "library" / "photos").iterdir())[0]
     search_and_wait(qtbot, window.search_tab, lambda: drop_files(window.search_tab.query.drop,
                                                                  [path]))
     qtbot.wait(50)

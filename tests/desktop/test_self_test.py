@@ -71,11 +71,11 @@ def pack_without_3d(tmp_path, monkeypatch):
 
 @pytest.mark.gui
 def test_self_test_fails_with_the_reason_when_the_pack_cannot_embed(
-        qapp, library, plant_files, pack_without_3d, tmp_path, capsys):
+        qapp, library, plant_world, pack_without_3d, tmp_path, capsys):
     from desktop.self_test import run_self_test
 
     lines = []
-    status = run_self_test(tmp_path / "report.txt", library=library, world=plant_files,
+    status = run_self_test(tmp_path / "report.txt", library=library, world=plant_world,
                            architectures=False, echo=lines.append)
     assert status == 1
     out = capsys.readouterr().out
