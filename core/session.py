@@ -93,6 +93,12 @@ class Session:
         self.library = _open_library(folder)
         tracker.start(f"loading the model pack {self.library.space}")
         self._load_models()
+        # Every encoder now, while the window says it is loading, not on the first search
+        # (the first CLIP-style tower imports open_clip: seconds).
+        tracker.start("loading the encoders", len(self._models.modalities))
+        for modality in self._models.modalities:
+            self._models.encoder(modality)
+            tracker.advance(message=modality)
         return self.info()
 
     def _load_models(self) -> None:

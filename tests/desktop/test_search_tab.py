@@ -22,6 +22,9 @@ def test_the_window_opens_on_the_library_with_device_pack_and_size(window):
     assert window.pack_label.text() == "Pack demo@1"
     assert window.library_label.text().endswith("180 items")
     assert window.notifications.history == []
+    # every encoder was loaded while the window said "loading", not by the first search
+    models = window.ctx.session.models
+    assert set(models._encoders) == set(models.modalities) == {"3d", "audio", "image", "text"}
     # every item's preview, newest first, for the thumbnails decoded ahead
     previews = window.ctx.session.previews()
     assert len(previews) == 180 and {m for m, _ in previews} == {"image", "audio", "3d"}
